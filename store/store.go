@@ -197,9 +197,10 @@ type Audit interface {
 	// AuditHead returns the hash of the domain's newest event, or the chain's anchor when
 	// every event was trimmed, or "" for a chain that never had an event.
 	AuditHead(ctx context.Context, domain string) (string, error)
-	// AppendAudit appends events (all of domain, already chained: events[0].PrevHash ==
-	// prevHash, each next PrevHash the previous Hash) in one atomic step, if and only if the
-	// domain's head is still prevHash; otherwise ErrConflict and nothing is written.
+	// AppendAudit appends events (all of domain, already chained by the caller) in one
+	// atomic step, if and only if the domain's head (what AuditHead returns: "" for a new
+	// chain) is still prevHash; otherwise ErrConflict and nothing is written. Afterwards the
+	// head is the last event's Hash. The store does not recompute hashes.
 	AppendAudit(ctx context.Context, domain, prevHash string, events []AuditEvent) error
 	// ListAudit returns one page of events matching f, newest first, and the cursor of the
 	// next page ("" on the last page). A Domain filter reads only that domain's events.

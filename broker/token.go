@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/enterprise-connect/broker/store"
+)
+
+// Grant types of the token endpoint (SPEC §3).
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+)
+
+// TokenRequest is a parsed token-endpoint request: each body parameter once (the handler
+// refuses repeats) and the client credentials.
+type TokenRequest struct {
+	Params map[string]string
+	Client ClientCredentialsIn
+	Meta   Meta
+}
+
+// TokenResponse is the token endpoint's answer. Fields a grant type does not use are empty
+// and omitted (SPEC §3, §5).
+type TokenResponse struct {
+	TokenType        string          `json:"token_type"`
+	AccessToken      string          `json:"access_token"`
+	ExpiresIn        int64           `json:"expires_in"`
+	RefreshToken     string          `json:"refresh_token,omitempty"`
+	Scope            string          `json:"scope"`
+	DelegatedScope   string          `json:"delegated_scope,omitempty"`
+	Domain           string          `json:"domain,omitempty"`
+	ServiceAccountID string          `json:"service_account_id,omitempty"`
+	Sub              string          `json:"sub,omitempty"`
+	Kind             string          `json:"kind,omitempty"`
+	AccountID        string          `json:"account_id,omitempty"`
+	LinkingProfile   *LinkingProfile `json:"linking_profile,omitempty"`
+}
+
+// LinkingProfile is Cronofy's profile object of a per-subject token (SPEC §5).
+type LinkingProfile struct {
+	ProviderName string `json:"provider_name"`
+	ProfileID    string `json:"profile_id"`
+	ProfileName  string `json:"profile_name"`
+}
+
+// Token serves POST /oauth/token (SPEC §3).
+func (b *Broker) Token(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
+	client, err := b.authenticateClient(ctx, r.Client, r.Meta)
+	if err != nil {
+		return nil, err
+	}
+	switch gt := r.Params["grant_type"]; gt {
+	case "":
+		return nil, errorf(InvalidRequest, "grant_type is missing")
+	case GrantAuthorizationCode:
+		return b.redeemCode(ctx, client, r)
+	case GrantRefreshToken:
+		return b.refresh(ctx, client, r)
+	default:
+		return nil, errorf(UnsupportedGrantType, "grant_type %q is not supported", truncate(gt, 64))
+	}
+}
+
+// redeemCode exchanges an authorization code (RFC 6749 §4.1.3). The code is consumed
+// atomically before anything is checked, so it can never be redeemed twice; a second
+// redemption revokes every token issued from it (SPEC §3).
+func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenRequest) (*TokenResponse, error) {
+	raw := r.Params["code"]
+	if raw == "" {
+		return nil, errorf(InvalidRequest, "code is missing")
+	}
+	c, err := b.store.ConsumeCode(ctx, HashSecret(raw), b.now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errorf(InvalidGrant, "the code is unknown or expired")
+	case errors.Is(err, store.ErrUsed):
+		if c.ClientID == client.ID {
+			if err := b.store.RevokeFamily(ctx, c.FamilyID); err != nil {
+				return nil, storeErr("revoke family", err)
+			}
+		}
+		b.log.WarnContext(ctx, "authorization code reused", "client_id", client.ID, "grant_id", c.GrantID)
+		if err := b.audit.Record(ctx, Event{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
+			Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: r.Meta.IP, RequestID: r.Meta.RequestID}); err != nil {
+			return nil, err
+		}
+		return nil, errorf(InvalidGrant, "the code was already used; tokens issued from it are revoked")
+	case err != nil:
+		return nil, storeErr("consume code", err)
+	}
+	if c.ClientID != client.ID {
+		return nil, errorf(InvalidGrant, "the code was issued to another client")
+	}
+	redirect, given := r.Params["redirect_uri"]
+	switch {
+	case c.RedirectURIGiven && !given:
+		return nil, errorf(InvalidRequest, "redirect_uri is required: the authorization request carried one")
+	case given && redirect != c.RedirectURI:
+		return nil, errorf(InvalidGrant, "redirect_uri differs from the authorization request's")
+	}
+	if err := checkPKCE(c.CodeChallenge, r.Params["code_verifier"], hasKey(r.Params, "code_verifier")); err != nil {
+		return nil, err
+	}
+	g, err := b.activeGrant(ctx, c.GrantID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.issueServiceAccountTokens(ctx, g, c.FamilyID)
+	if err != nil {
+		return nil, err
+	}
+	ev := Event{Domain: g.Domain, ClientID: client.ID, GrantID: g.ID, Subject: g.ID, Scope: g.Scope, IP: r.Meta.IP, RequestID: r.Meta.RequestID}
+	redeemed, issued := ev, ev
+	redeemed.Type, issued.Type = EvCodeRedeemed, EvTokenIssued
+	if err := b.audit.Record(ctx, redeemed, issued); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// checkPKCE enforces RFC 7636 §4.6: a verifier exactly when the code has a challenge.
+func checkPKCE(challenge, verifier string, sent bool) error {
+	switch {
+	case challenge == "" && sent:
+		return errorf(InvalidGrant, "code_verifier sent, but the authorization request had no code_challenge")
+	case challenge == "":
+		return nil
+	case !sent || verifier == "":
+		return errorf(InvalidGrant, "code_verifier is required: the authorization request used PKCE")
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	if subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) != 1 {
+		return errorf(InvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	return nil
+}
+
+// activeGrant returns the grant if it is still active; a revoked or unknown one is
+// invalid_grant.
+func (b *Broker) activeGrant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := b.store.GetGrant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && g.Status != store.GrantActive {
+		return g, errorf(InvalidGrant, "the grant behind this code was revoked")
+	}
+	if err != nil {
+		return g, storeErr("get grant", err)
+	}
+	return g, nil
+}
+
+// serviceAccountTokens mints a new access and refresh token pair of grant g in family
+// familyID: the records to store and the response that shows the secrets once.
+func (b *Broker) serviceAccountTokens(g store.Grant, familyID string) (store.AccessToken, store.RefreshToken, *TokenResponse) {
+	now := b.now().UTC()
+	access, refresh := newSecret(), newSecret()
+	at := store.AccessToken{Hash: HashSecret(access), FamilyID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain,
+		Kind: store.KindServiceAccount, Subject: g.ID, Scope: g.Scope, DelegatedScope: g.DelegatedScope,
+		IssuedAt: now, ExpiresAt: now.Add(b.opts.AccessTokenTTL)}
+	rt := store.RefreshToken{Hash: HashSecret(refresh), FamilyID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain,
+		Kind: store.KindServiceAccount, Subject: g.ID, Scope: g.Scope, DelegatedScope: g.DelegatedScope, IssuedAt: now}
+	return at, rt, &TokenResponse{TokenType: "bearer", AccessToken: access, ExpiresIn: int64(b.opts.AccessTokenTTL.Seconds()),
+		RefreshToken: refresh, Scope: g.Scope, DelegatedScope: g.DelegatedScope, Domain: g.Domain, ServiceAccountID: g.ID}
+}
+
+// issueServiceAccountTokens stores a new token pair in a new family of g.
+func (b *Broker) issueServiceAccountTokens(ctx context.Context, g store.Grant, familyID string) (*TokenResponse, error) {
+	at, rt, res := b.serviceAccountTokens(g, familyID)
+	f := store.Family{ID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain, Kind: store.KindServiceAccount, Subject: g.ID}
+	if err := b.store.IssueTokens(ctx, f, &at, &rt); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errorf(InvalidGrant, "the token family was revoked")
+		}
+		return nil, storeErr("issue tokens", err)
+	}
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

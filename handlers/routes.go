@@ -1,0 +1,36 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/enterprise-connect/broker/broker"
+)
+
+// RouteOptions are the few facts the routes need beyond the broker.
+type RouteOptions struct {
+	// DemoCallback registers GET /demo/callback, the demo client's redirect URI (the
+	// embedded demo of SPEC §10).
+	DemoCallback bool
+}
+
+// Register adds every endpoint of SPEC.md to s.
+func Register(s *Server, b *broker.Broker, o RouteOptions) {
+	e := s.Echo
+	pages := loadPages()
+	tok := &tokenEndpoints{broker: b}
+	e.POST("/oauth/token", tok.token)
+	e.POST("/oauth/token/revoke", tok.revoke)
+	e.POST("/oauth/introspect", tok.introspect)
+	e.GET("/.well-known/oauth-authorization-server", tok.metadata)
+	e.GET("/.well-known/jwks.json", tok.jwks)
+	e.GET("/assets/broker.css", stylesheet)
+
+	flow := &authorizeFlow{broker: b, pages: pages, secureCookie: strings.HasPrefix(b.Issuer(), "https://")}
+	e.GET(pathAuthorize, flow.authorize, htmlErrors)
+	e.GET(pathConsent, flow.consentPage, htmlErrors)
+	e.POST(pathConsent, flow.decide, htmlErrors)
+	e.POST(pathSignIn, flow.signIn, htmlErrors)
+	if o.DemoCallback {
+		e.GET("/demo/callback", demoCallback(pages, b.Issuer()), htmlErrors)
+	}
+}

@@ -1,0 +1,191 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/enterprise-connect/broker/store"
+)
+
+// Revocation is stored once, where it happens (families.revoked, grants.status), and every
+// read of a token joins it in: revoking a grant or a family is one row update however many
+// tokens descend from it, and it holds for every process from the commit on (SPEC §8).
+// A token whose grant or family row does not exist is judged by its own row alone.
+
+const tokenColumns = `hash, family_id, grant_id, client_id, domain, kind, subject, scope,
+	delegated_scope, issued_at, expires_at`
+
+// liveToken is the SQL condition, on a token aliased t, that neither its family nor its
+// grant has been revoked.
+const liveToken = `
+	NOT EXISTS (SELECT 1 FROM families f WHERE f.id = t.family_id AND f.revoked = 1)
+	AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = t.grant_id AND g.status = 'revoked')`
+
+// IssueTokens stores the family f (created when new; an existing f.ID is reused as stored,
+// and a revoked family refuses with ErrNotFound) and, in the same transaction, the access
+// token and the refresh token (either may be nil). ErrExists when a token hash is taken.
+func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) error {
+	return s.write(ctx, "issue tokens", func(tx *sql.Tx) error {
+		var revoked int
+		err := tx.QueryRowContext(ctx, `SELECT revoked FROM families WHERE id = ?`, f.ID).Scan(&revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO families
+				(id, grant_id, client_id, domain, kind, subject, revoked)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case revoked != 0:
+			return store.ErrNotFound
+		}
+		return insertTokens(ctx, tx, access, refresh)
+	})
+}
+
+// insertTokens inserts access and refresh when they are not nil.
+func insertTokens(ctx context.Context, tx *sql.Tx, access *store.AccessToken, refresh *store.RefreshToken) error {
+	if a := access; a != nil {
+		_, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (`+tokenColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Hash, a.FamilyID, a.GrantID, a.ClientID, a.Domain, string(a.Kind), a.Subject,
+			a.Scope, a.DelegatedScope, ms(a.IssuedAt), ms(a.ExpiresAt))
+		if err != nil {
+			return err
+		}
+	}
+	if r := refresh; r != nil {
+		_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+tokenColumns+`, used)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Hash, r.FamilyID, r.GrantID, r.ClientID, r.Domain, string(r.Kind), r.Subject,
+			r.Scope, r.DelegatedScope, ms(r.IssuedAt), ms(r.ExpiresAt), boolInt(r.Used))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LookupAccessToken returns the access token stored under hash, in one statement.
+// ErrNotFound when unknown, expired at now, revoked, in a revoked family, or of a revoked
+// grant.
+func (s *Store) LookupAccessToken(ctx context.Context, hash string, now time.Time) (store.AccessToken, error) {
+	var (
+		a               store.AccessToken
+		kind            string
+		issued, expires int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM access_tokens t
+		WHERE t.hash = ? AND t.expires_at > ? AND`+liveToken, hash, ms(now)).Scan(
+		&a.Hash, &a.FamilyID, &a.GrantID, &a.ClientID, &a.Domain, &kind, &a.Subject,
+		&a.Scope, &a.DelegatedScope, &issued, &expires)
+	if err != nil {
+		return store.AccessToken{}, classify("lookup access token", err)
+	}
+	a.Kind = store.TokenKind(kind)
+	a.IssuedAt, a.ExpiresAt = fromMS(issued), fromMS(expires)
+	return a, nil
+}
+
+// refreshAlive is the SQL condition that the refresh token t has not expired at the first
+// bound parameter (a zero ExpiresAt never expires).
+// The literal is zeroMillis (a test keeps them equal).
+const refreshAlive = ` (t.expires_at = -62135596800000 OR t.expires_at > ?) `
+
+// LookupRefreshToken returns the refresh token stored under hash while it can still be
+// rotated; ErrNotFound when unknown, used, expired at now, in a revoked family or of a
+// revoked grant.
+func (s *Store) LookupRefreshToken(ctx context.Context, hash string, now time.Time) (store.RefreshToken, error) {
+	r, err := scanRefresh(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, used
+		FROM refresh_tokens t WHERE t.hash = ? AND t.used = 0 AND`+refreshAlive+`AND`+liveToken,
+		hash, ms(now)))
+	return r, classify("lookup refresh token", err)
+}
+
+// RotateRefresh marks the refresh token under oldHash used and stores next (and access,
+// when not nil) in one transaction: of N concurrent rotations one wins. It returns the old
+// record, with Used set as it is now stored. Unknown, expired, revoked family or grant:
+// ErrNotFound. Used before: ErrUsed plus the old record (the caller revokes the family,
+// SPEC §3). next.FamilyID and access.FamilyID must equal the old token's family, else
+// ErrConflict and nothing is written.
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, access *store.AccessToken, next store.RefreshToken) (store.RefreshToken, error) {
+	var old store.RefreshToken
+	err := s.write(ctx, "rotate refresh", func(tx *sql.Tx) error {
+		var (
+			live bool
+			err  error
+		)
+		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+`,
+			used, `+refreshAlive+`AND`+liveToken+` FROM refresh_tokens t WHERE t.hash = ?`,
+			ms(now), oldHash), &live)
+		switch {
+		case err != nil:
+			return err
+		case !live:
+			return store.ErrNotFound
+		case old.Used:
+			return store.ErrUsed
+		case next.FamilyID != old.FamilyID || (access != nil && access.FamilyID != old.FamilyID):
+			return fmt.Errorf("%w: rotated tokens must stay in family %q", store.ErrConflict, old.FamilyID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used = 1 WHERE hash = ?`,
+			oldHash); err != nil {
+			return err
+		}
+		old.Used = true
+		return insertTokens(ctx, tx, access, &next)
+	})
+	switch {
+	case err == nil, errors.Is(err, store.ErrUsed):
+		return old, err
+	default:
+		return store.RefreshToken{}, err
+	}
+}
+
+// RevokeFamily revokes every access and refresh token of the family, and every delegated
+// JWT that CheckDelegated is asked about with that FamilyID. An unknown family is recorded
+// as revoked, so that a later IssueTokens or CheckDelegated naming it is refused too.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
+	return s.write(ctx, "revoke family", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO families
+			(id, grant_id, client_id, domain, kind, subject, revoked)
+			VALUES (?, '', '', '', '', '', 1)
+			ON CONFLICT (id) DO UPDATE SET revoked = 1`, familyID)
+		return err
+	})
+}
+
+// RevokeAccessToken revokes one access token by deleting it. Unknown hashes are not an
+// error.
+func (s *Store) RevokeAccessToken(ctx context.Context, hash string) error {
+	return s.write(ctx, "revoke access token", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM access_tokens WHERE hash = ?`, hash)
+		return err
+	})
+}
+
+// scanRefresh scans a refresh token's columns, then any extra destinations.
+func scanRefresh(row scanner, extra ...any) (store.RefreshToken, error) {
+	var (
+		r               store.RefreshToken
+		kind            string
+		issued, expires int64
+		used            int
+	)
+	dest := append([]any{&r.Hash, &r.FamilyID, &r.GrantID, &r.ClientID, &r.Domain, &kind,
+		&r.Subject, &r.Scope, &r.DelegatedScope, &issued, &expires, &used}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.RefreshToken{}, err
+	}
+	r.Kind = store.TokenKind(kind)
+	r.IssuedAt, r.ExpiresAt = fromMS(issued), fromMS(expires)
+	r.Used = used != 0
+	return r, nil
+}

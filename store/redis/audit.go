@@ -1,0 +1,182 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"slices"
+	"time"
+
+	"github.com/enterprise-connect/broker/store"
+)
+
+// auditPageSize is how many events one read of a chain fetches (ListAudit with filters,
+// ExportAudit, TrimAudit).
+const auditPageSize = 500
+
+// AuditHead returns the hash of the domain's newest event; when every event was trimmed
+// that is the anchor; "" for a chain that never had an event.
+func (s *Store) AuditHead(ctx context.Context, domain string) (string, error) {
+	return s.getString(ctx, s.key("ah:", domain))
+}
+
+// AuditAnchor returns the hash of the domain's newest trimmed event ("" when none was).
+func (s *Store) AuditAnchor(ctx context.Context, domain string) (string, error) {
+	return s.getString(ctx, s.key("aa:", domain))
+}
+
+// getString is GET with a missing key read as "".
+func (s *Store) getString(ctx context.Context, key string) (string, error) {
+	v, err := s.c.Get(ctx, key).Result()
+	if isNil(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", unavailable(err)
+	}
+	return v, nil
+}
+
+// AppendAudit appends events (already chained from prevHash) to the domain's chain in one
+// script, if and only if the head is still prevHash; otherwise ErrConflict and nothing is
+// written. The script checks the head, numbers the events (per domain and globally),
+// stores them and moves the head.
+func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) error {
+	head := prevHash
+	args := make([]any, 3, 3+2*len(events))
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		args = append(args, eventTimeKey(e.Time), b)
+		head = e.Hash
+	}
+	args[0], args[1], args[2] = domain, prevHash, head
+	st, _, err := s.run(ctx, s.sc.appendAudit, nil, args...)
+	if err != nil {
+		return err
+	}
+	return okOr(st)
+}
+
+// eventTimeKey is an event's time in ms, zero-padded to 13 digits, as it leads its member
+// of the all-domains index; an unparseable time sorts first.
+func eventTimeKey(rfc3339 string) string {
+	t, err := time.Parse(time.RFC3339Nano, rfc3339)
+	if err != nil {
+		return timeKey(0)
+	}
+	return timeKey(t.UnixMilli())
+}
+
+// timeKey pads v (clamped to 0…9999999999999 ms, the years 1970…2286) to 13 digits.
+func timeKey(v int64) string {
+	return fmt.Sprintf("%013d", min(max(v, 0), 9999999999999))
+}
+
+// AuditDomains returns every domain that has a chain, "" included when it has one, sorted.
+func (s *Store) AuditDomains(ctx context.Context) ([]string, error) {
+	ds, err := s.c.SMembers(ctx, s.key("ad")).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	slices.Sort(ds)
+	return ds, nil
+}
+
+// TrimAudit removes the domain's oldest events while their Time is before before, and keeps
+// the hash of the newest removed one as the anchor. Each step (up to auditPageSize events)
+// is one script that also checks no other trimmer moved the chain's start; the chain is
+// only ever cut at its oldest end, so an event older than before that follows a newer one
+// (clock skew between replicas) stays until everything before it goes: the kept chain
+// always verifies from the anchor.
+func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) (int, error) {
+	total := 0
+	for conflicts := 0; conflicts < 10; {
+		page, err := s.auditPage(ctx, domain, "", auditPageSize, 'a')
+		if err != nil {
+			return total, err
+		}
+		args := []any{domain, "", "", ""}
+		for _, it := range page {
+			if it.json == "" {
+				break
+			}
+			var e store.AuditEvent
+			if err := json.Unmarshal([]byte(it.json), &e); err != nil {
+				return total, corrupt("audit event", err)
+			}
+			t, err := time.Parse(time.RFC3339Nano, e.Time)
+			if err != nil || !t.Before(before) {
+				break
+			}
+			args[3] = e.Hash
+			args = append(args, allMember(e.Time, it.pos, domain))
+		}
+		n := len(args) - 4
+		if n == 0 {
+			return total, nil
+		}
+		args[1], args[2] = page[0].pos, page[n-1].pos
+		st, _, err := s.run(ctx, s.sc.trimAudit, nil, args...)
+		if err != nil {
+			return total, err
+		}
+		if st == "conflict" {
+			conflicts++
+			continue
+		}
+		if err := okOr(st); err != nil {
+			return total, err
+		}
+		total += n
+		if n < len(page) {
+			return total, nil
+		}
+	}
+	return total, store.ErrConflict
+}
+
+// allMember is the all-domains index member of the event of domain with sequence number seq.
+func allMember(eventTime, seq, domain string) string {
+	n, _ := strconv.ParseInt(seq, 10, 64)
+	return fmt.Sprintf("%s:%016d:%s", eventTimeKey(eventTime), n, domain)
+}
+
+// auditItem is one event of a page: its position (the sequence number in its domain's
+// chain, or its all-domains index member) and its JSON ("" for a hole left by a concurrent
+// trim).
+type auditItem struct {
+	pos  string
+	json string
+}
+
+// auditPage reads up to n events of one domain from sequence number from ("" = the newest
+// for dir 'd', the oldest for 'a'), in direction dir.
+func (s *Store) auditPage(ctx context.Context, domain, from string, n int, dir byte) ([]auditItem, error) {
+	v, err := s.sc.auditPage.Run(ctx, s.c, []string{s.base}, domain, from, n, string(dir)).Slice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return auditItems(v), nil
+}
+
+// auditPageAll reads up to n events of the all-domains index between the lex bounds hi and
+// lo, newest first (dir 'd') or oldest first ('a').
+func (s *Store) auditPageAll(ctx context.Context, hi, lo string, n int, dir byte) ([]auditItem, error) {
+	v, err := s.sc.auditPageAll.Run(ctx, s.c, []string{s.base}, hi, lo, n, string(dir)).Slice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return auditItems(v), nil
+}
+
+func auditItems(v []any) []auditItem {
+	out := make([]auditItem, 0, len(v)/2)
+	for i := 0; i+1 < len(v); i += 2 {
+		out = append(out, auditItem{pos: str(v[i]), json: str(v[i+1])})
+	}
+	return out
+}
