@@ -52,5 +52,5 @@ func (b *Broker) Metadata() Metadata {
 
 // grantTypes lists the token endpoint's grant types.
 func (b *Broker) grantTypes() []string {
-	return []string{GrantAuthorizationCode, GrantRefreshToken}
+	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantJWTBearer}
 }

@@ -50,19 +50,26 @@ type LinkingProfile struct {
 	ProfileName  string `json:"profile_name"`
 }
 
-// Token serves POST /oauth/token (SPEC §3).
-func (b *Broker) Token(ctx context.Context, r TokenRequest) (*TokenResponse, error) {
+// Token serves POST /oauth/token (SPEC §3). The answer is a *TokenResponse, or for the
+// jwt-bearer grant §4's single mint (*Minted).
+func (b *Broker) Token(ctx context.Context, r TokenRequest) (any, error) {
+	gt := r.Params["grant_type"]
+	if gt == GrantJWTBearer && !r.Client.HasBasic && !r.Client.HasClientSecret && !r.Client.HasAssn && !r.Client.HasAssertionType {
+		return b.jwtBearer(ctx, nil, r)
+	}
 	client, err := b.authenticateClient(ctx, r.Client, r.Meta)
 	if err != nil {
 		return nil, err
 	}
-	switch gt := r.Params["grant_type"]; gt {
+	switch gt {
 	case "":
 		return nil, errorf(InvalidRequest, "grant_type is missing")
 	case GrantAuthorizationCode:
 		return b.redeemCode(ctx, client, r)
 	case GrantRefreshToken:
 		return b.refresh(ctx, client, r)
+	case GrantJWTBearer:
+		return b.jwtBearer(ctx, &client, r)
 	default:
 		return nil, errorf(UnsupportedGrantType, "grant_type %q is not supported", truncate(gt, 64))
 	}

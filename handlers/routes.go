@@ -30,6 +30,15 @@ func Register(s *Server, b *broker.Broker, o RouteOptions) {
 	e.GET(pathConsent, flow.consentPage, htmlErrors)
 	e.POST(pathConsent, flow.decide, htmlErrors)
 	e.POST(pathSignIn, flow.signIn, htmlErrors)
+	e.GET("/permissions/:id", flow.permissionsPage, htmlErrors)
+	e.POST("/permissions/:id", flow.decidePermissions, htmlErrors)
+
+	api := &delegatedAPI{broker: b}
+	e.GET("/v1/userinfo", api.userinfo)
+	e.GET("/v1/resources", api.resources)
+	e.POST("/v1/delegated_tokens", api.mint)
+	e.POST("/v1/upstream_tokens", api.upstream)
+	e.POST("/v1/permissions", api.permissions)
 	if o.DemoCallback {
 		e.GET("/demo/callback", demoCallback(pages, b.Issuer()), htmlErrors)
 	}

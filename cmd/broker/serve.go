@@ -123,4 +123,3 @@ func housekeeping(ctx context.Context, e *env, b *broker.Broker, logger *slog.Lo
 		}
 	}
 }
-

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 
 	"github.com/enterprise-connect/broker/store"
@@ -13,13 +12,13 @@ import (
 // ErrExists when the subject is new but a.ID or a.ProfileID belongs to another account.
 func (s *Store) EnsureAccount(ctx context.Context, a store.Account) (store.Account, error) {
 	var got store.Account
-	err := s.write(ctx, "ensure account", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, profile_id, domain, subject)
+	err := s.write(ctx, "ensure account", func(tx *wtx) error {
+		if _, err := tx.exec(`INSERT INTO accounts (id, profile_id, domain, subject)
 			VALUES (?, ?, ?, ?) ON CONFLICT (domain, subject) DO NOTHING`,
 			a.ID, a.ProfileID, a.Domain, a.Subject); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT id, profile_id, domain, subject FROM accounts
+		return tx.row(`SELECT id, profile_id, domain, subject FROM accounts
 			WHERE domain = ? AND subject = ?`, a.Domain, a.Subject).Scan(
 			&got.ID, &got.ProfileID, &got.Domain, &got.Subject)
 	})
@@ -32,7 +31,7 @@ func (s *Store) EnsureAccount(ctx context.Context, a store.Account) (store.Accou
 // AccountByID returns the account with that acc_ id, or ErrNotFound.
 func (s *Store) AccountByID(ctx context.Context, id string) (store.Account, error) {
 	var a store.Account
-	err := s.r.QueryRowContext(ctx, `SELECT id, profile_id, domain, subject FROM accounts
+	err := s.row(ctx, `SELECT id, profile_id, domain, subject FROM accounts
 		WHERE id = ?`, id).Scan(&a.ID, &a.ProfileID, &a.Domain, &a.Subject)
 	if err != nil {
 		return store.Account{}, classify("account by id", err)
@@ -50,8 +49,8 @@ func (s *Store) AddElevations(ctx context.Context, grantID, subject string, cale
 	if err != nil {
 		return classify("add elevations", err)
 	}
-	return s.write(ctx, "add elevations", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO elevations (grant_id, subject, calendar_id)
+	return s.write(ctx, "add elevations", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT OR IGNORE INTO elevations (grant_id, subject, calendar_id)
 			SELECT ?, ?, value FROM json_each(?)`, grantID, subject, string(ids))
 		return err
 	})
@@ -69,7 +68,7 @@ func (s *Store) Elevations(ctx context.Context, grantID string, subjects []strin
 	if err != nil {
 		return nil, classify("elevations", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT subject, calendar_id FROM elevations
+	rows, err := s.rows(ctx, `SELECT subject, calendar_id FROM elevations
 		WHERE grant_id = ? AND subject IN (SELECT value FROM json_each(?))
 		ORDER BY subject, calendar_id`, grantID, string(subs))
 	if err != nil {

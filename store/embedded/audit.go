@@ -31,7 +31,7 @@ func (s *Store) AuditAnchor(ctx context.Context, domain string) (string, error) 
 
 func (s *Store) chainField(ctx context.Context, op, col, domain string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, `SELECT `+col+` FROM audit_chains WHERE domain = ?`,
+	err := s.row(ctx, `SELECT `+col+` FROM audit_chains WHERE domain = ?`,
 		domain).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
@@ -48,9 +48,9 @@ func (s *Store) chainField(ctx context.Context, op, col, domain string) (string,
 // included, since their hashes cover it); this store does not recompute or check their
 // hashes. An empty events only checks the head.
 func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) error {
-	return s.write(ctx, "append audit", func(tx *sql.Tx) error {
+	return s.write(ctx, "append audit", func(tx *wtx) error {
 		var head string
-		err := tx.QueryRowContext(ctx, `SELECT head FROM audit_chains WHERE domain = ?`,
+		err := tx.row(`SELECT head FROM audit_chains WHERE domain = ?`,
 			domain).Scan(&head)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -64,13 +64,13 @@ func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events
 		const insert = `INSERT INTO audit_events (chain, time_ms, ` + auditColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, insert, domain, eventMillis(e.Time),
+			if _, err := tx.exec(insert, domain, eventMillis(e.Time),
 				e.ID, e.Time, e.Type, e.Domain, e.ClientID, e.GrantID, e.Actor, e.Subject,
 				e.Scope, e.Result, e.Error, e.IP, e.RequestID, e.PrevHash, e.Hash); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_chains (domain, head, anchor)
+		_, err = tx.exec(`INSERT INTO audit_chains (domain, head, anchor)
 			VALUES (?, ?, '') ON CONFLICT (domain) DO UPDATE SET head = excluded.head`,
 			domain, events[len(events)-1].Hash)
 		return err
@@ -109,9 +109,9 @@ func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) 
 }
 
 func (s *Store) trimAuditChunk(ctx context.Context, domain string, before int64) (removed int, done bool, err error) {
-	err = s.write(ctx, "trim audit", func(tx *sql.Tx) error {
+	err = s.write(ctx, "trim audit", func(tx *wtx) error {
 		removed, done = 0, false
-		rows, err := tx.QueryContext(ctx, `SELECT seq, hash, time_ms FROM audit_events
+		rows, err := tx.rows(`SELECT seq, hash, time_ms FROM audit_events
 			WHERE chain = ? ORDER BY seq LIMIT ?`, domain, trimChunk)
 		if err != nil {
 			return err
@@ -149,11 +149,11 @@ func (s *Store) trimAuditChunk(ctx context.Context, domain string, before int64)
 			done = true
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE chain = ? AND seq <= ?`,
+		if _, err := tx.exec(`DELETE FROM audit_events WHERE chain = ? AND seq <= ?`,
 			domain, lastSeq); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE audit_chains SET anchor = ? WHERE domain = ?`,
+		_, err = tx.exec(`UPDATE audit_chains SET anchor = ? WHERE domain = ?`,
 			lastHash, domain)
 		return err
 	})
@@ -166,7 +166,7 @@ func (s *Store) trimAuditChunk(ctx context.Context, domain string, before int64)
 // AuditDomains returns every domain that has a chain (even one trimmed to its anchor), ""
 // included when it has one, sorted.
 func (s *Store) AuditDomains(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT domain FROM audit_chains ORDER BY domain`)
+	rows, err := s.rows(ctx, `SELECT domain FROM audit_chains ORDER BY domain`)
 	if err != nil {
 		return nil, classify("audit domains", err)
 	}

@@ -127,8 +127,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 // cannot make it run forever. It stops at fn's first error and returns it unwrapped.
 func (s *Store) ExportAudit(ctx context.Context, f store.AuditFilter, fn func(store.AuditEvent) error) error {
 	var last int64
-	if err := s.r.QueryRowContext(ctx,
-		`SELECT coalesce(max(seq), 0) FROM audit_events`).Scan(&last); err != nil {
+	if err := s.row(ctx, `SELECT coalesce(max(seq), 0) FROM audit_events`).Scan(&last); err != nil {
 		return classify("export audit", err)
 	}
 	o := auditOrder{allDomains: f.AllDomains}
@@ -166,7 +165,7 @@ func (s *Store) queryAudit(ctx context.Context, where []string, orderBy string, 
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += orderBy + ` LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.rows(ctx, q, args...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -17,8 +16,8 @@ const pendingColumns = `id, client_id, redirect_uri, redirect_uri_given, scope,
 
 // PutPending stores p until p.ExpiresAt. ErrExists when p.ID is taken.
 func (s *Store) PutPending(ctx context.Context, p store.PendingAuthorization) error {
-	return s.write(ctx, "put pending", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO pending_authorizations (`+pendingColumns+`)
+	return s.write(ctx, "put pending", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO pending_authorizations (`+pendingColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.ClientID, p.RedirectURI, boolInt(p.RedirectURIGiven), p.Scope,
 			p.DelegatedScope, p.State, p.CodeChallenge, p.LoginHint, ms(p.CreatedAt),
@@ -30,7 +29,7 @@ func (s *Store) PutPending(ctx context.Context, p store.PendingAuthorization) er
 // GetPending returns the pending request, or ErrNotFound when unknown, consumed or expired
 // at now.
 func (s *Store) GetPending(ctx context.Context, id string, now time.Time) (store.PendingAuthorization, error) {
-	p, err := scanPending(s.r.QueryRowContext(ctx, `SELECT `+pendingColumns+`
+	p, err := scanPending(s.row(ctx, `SELECT `+pendingColumns+`
 		FROM pending_authorizations WHERE id = ? AND expires_at > ?`, id, ms(now)))
 	return p, classify("get pending", err)
 }
@@ -39,9 +38,9 @@ func (s *Store) GetPending(ctx context.Context, id string, now time.Time) (store
 // calls exactly one gets it, the others ErrNotFound. Expired at now: ErrNotFound.
 func (s *Store) ConsumePending(ctx context.Context, id string, now time.Time) (store.PendingAuthorization, error) {
 	var p store.PendingAuthorization
-	err := s.write(ctx, "consume pending", func(tx *sql.Tx) error {
+	err := s.write(ctx, "consume pending", func(tx *wtx) error {
 		var err error
-		p, err = scanPending(tx.QueryRowContext(ctx, `DELETE FROM pending_authorizations
+		p, err = scanPending(tx.row(`DELETE FROM pending_authorizations
 			WHERE id = ? RETURNING `+pendingColumns, id))
 		return err
 	})
@@ -74,8 +73,8 @@ const sessionColumns = `hash, kind, email, name, domain, created_at, expires_at`
 
 // PutSession stores s until s.ExpiresAt, replacing a session with the same hash.
 func (s *Store) PutSession(ctx context.Context, sess store.Session) error {
-	return s.write(ctx, "put session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO sessions (`+sessionColumns+`)
+	return s.write(ctx, "put session", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT OR REPLACE INTO sessions (`+sessionColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			sess.Hash, string(sess.Kind), sess.Email, sess.Name, sess.Domain,
 			ms(sess.CreatedAt), ms(sess.ExpiresAt))
@@ -90,7 +89,7 @@ func (s *Store) GetSession(ctx context.Context, hash string, now time.Time) (sto
 		kind             string
 		created, expires int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+	err := s.row(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE hash = ? AND expires_at > ?`, hash, ms(now)).Scan(
 		&sess.Hash, &kind, &sess.Email, &sess.Name, &sess.Domain, &created, &expires)
 	if err != nil {
@@ -103,8 +102,8 @@ func (s *Store) GetSession(ctx context.Context, hash string, now time.Time) (sto
 
 // DeleteSession removes it; unknown sessions are not an error.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.write(ctx, "delete session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+	return s.write(ctx, "delete session", func(tx *wtx) error {
+		_, err := tx.exec(`DELETE FROM sessions WHERE hash = ?`, hash)
 		return err
 	})
 }
@@ -118,8 +117,8 @@ func (s *Store) PutPermissionRequest(ctx context.Context, r store.PermissionRequ
 	if err != nil {
 		return classify("put permission request", err)
 	}
-	return s.write(ctx, "put permission request", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO permission_requests (`+permissionColumns+`)
+	return s.write(ctx, "put permission request", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO permission_requests (`+permissionColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.GrantID, r.ClientID, r.Domain, r.Subject, string(cals), r.RedirectURI,
 			ms(r.CreatedAt), ms(r.ExpiresAt))
@@ -129,7 +128,7 @@ func (s *Store) PutPermissionRequest(ctx context.Context, r store.PermissionRequ
 
 // GetPermissionRequest returns it, or ErrNotFound when unknown, consumed or expired at now.
 func (s *Store) GetPermissionRequest(ctx context.Context, id string, now time.Time) (store.PermissionRequest, error) {
-	r, err := scanPermission(s.r.QueryRowContext(ctx, `SELECT `+permissionColumns+`
+	r, err := scanPermission(s.row(ctx, `SELECT `+permissionColumns+`
 		FROM permission_requests WHERE id = ? AND expires_at > ?`, id, ms(now)))
 	return r, classify("get permission request", err)
 }
@@ -138,9 +137,9 @@ func (s *Store) GetPermissionRequest(ctx context.Context, id string, now time.Ti
 // wins, the others get ErrNotFound. Expired at now: ErrNotFound.
 func (s *Store) ConsumePermissionRequest(ctx context.Context, id string, now time.Time) (store.PermissionRequest, error) {
 	var r store.PermissionRequest
-	err := s.write(ctx, "consume permission request", func(tx *sql.Tx) error {
+	err := s.write(ctx, "consume permission request", func(tx *wtx) error {
 		var err error
-		r, err = scanPermission(tx.QueryRowContext(ctx, `DELETE FROM permission_requests
+		r, err = scanPermission(tx.row(`DELETE FROM permission_requests
 			WHERE id = ? RETURNING `+permissionColumns, id))
 		return err
 	})

@@ -17,8 +17,8 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if err != nil {
 		return classify("create client", err)
 	}
-	return s.write(ctx, "create client", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
+	return s.write(ctx, "create client", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO clients (`+clientColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.SecretHash, c.CallbackSecret, string(uris), c.Scope,
 			c.DelegatedScope, boolInt(c.RequirePKCE), c.JWKS, ms(c.CreatedAt))
@@ -28,15 +28,13 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient returns the client with that id, or ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.r.QueryRowContext(ctx,
-		`SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(s.row(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	return c, classify("get client", err)
 }
 
 // ListClients returns every client, oldest first (by CreatedAt, then insertion order).
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+clientColumns+` FROM clients ORDER BY created_at, rowid`)
+	rows, err := s.rows(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, classify("list clients", err)
 	}
@@ -54,8 +52,8 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 
 // DeleteClient removes the client, or returns ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.write(ctx, "delete client", func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id))
+	return s.write(ctx, "delete client", func(tx *wtx) error {
+		return mustAffect(tx.exec(`DELETE FROM clients WHERE id = ?`, id))
 	})
 }
 
@@ -101,8 +99,8 @@ const apiKeyColumns = `id, hash, role, domain, created_at`
 
 // CreateAPIKey stores k. ErrExists when its id or hash is taken.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return s.write(ctx, "create api key", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`)
+	return s.write(ctx, "create api key", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO api_keys (`+apiKeyColumns+`)
 			VALUES (?, ?, ?, ?, ?)`, k.ID, k.Hash, string(k.Role), k.Domain, ms(k.CreatedAt))
 		return err
 	})
@@ -110,15 +108,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // APIKeyByHash returns the key whose Hash equals hash, or ErrNotFound.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx,
-		`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	k, err := scanAPIKey(s.row(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
 	return k, classify("api key by hash", err)
 }
 
 // ListAPIKeys returns every key, oldest first (by CreatedAt, then insertion order).
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, rowid`)
+	rows, err := s.rows(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, classify("list api keys", err)
 	}
@@ -136,8 +132,8 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 
 // DeleteAPIKey removes the key with that id, or returns ErrNotFound.
 func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
-	return s.write(ctx, "delete api key", func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ?`, id))
+	return s.write(ctx, "delete api key", func(tx *wtx) error {
+		return mustAffect(tx.exec(`DELETE FROM api_keys WHERE id = ?`, id))
 	})
 }
 

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -14,8 +13,8 @@ const codeColumns = `hash, client_id, redirect_uri, redirect_uri_given, code_cha
 
 // PutCode stores c under c.Hash until c.ExpiresAt. ErrExists when the hash is taken.
 func (s *Store) PutCode(ctx context.Context, c store.Code) error {
-	return s.write(ctx, "put code", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeColumns+`)
+	return s.write(ctx, "put code", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO codes (`+codeColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Hash, c.ClientID, c.RedirectURI, boolInt(c.RedirectURIGiven), c.CodeChallenge,
 			c.GrantID, c.Domain, c.FamilyID, c.Subject, string(c.SubjectKind), c.Scope,
@@ -31,10 +30,9 @@ func (s *Store) PutCode(ctx context.Context, c store.Code) error {
 // family (SPEC §3). On success the record is returned with Used set, as it is now stored.
 func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (store.Code, error) {
 	var c store.Code
-	err := s.write(ctx, "consume code", func(tx *sql.Tx) error {
+	err := s.write(ctx, "consume code", func(tx *wtx) error {
 		var err error
-		c, err = scanCode(tx.QueryRowContext(ctx,
-			`SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
+		c, err = scanCode(tx.row(`SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
 		switch {
 		case err != nil:
 			return err
@@ -44,7 +42,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (st
 			return store.ErrUsed
 		}
 		c.Used = true
-		_, err = tx.ExecContext(ctx, `UPDATE codes SET used = 1 WHERE hash = ?`, hash)
+		_, err = tx.exec(`UPDATE codes SET used = 1 WHERE hash = ?`, hash)
 		return err
 	})
 	switch {

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -13,13 +12,13 @@ import (
 // account and resource) and every delegated JWT issued at or before at (SPEC §8 revocation
 // by acc_ id), in one transaction. Revoking again keeps the later instant.
 func (s *Store) RevokeSubject(ctx context.Context, grantID, subject string, at time.Time) error {
-	return s.write(ctx, "revoke subject", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE families SET revoked = 1
+	return s.write(ctx, "revoke subject", func(tx *wtx) error {
+		if _, err := tx.exec(`UPDATE families SET revoked = 1
 			WHERE grant_id = ? AND subject = ? AND kind IN (?, ?)`,
 			grantID, subject, string(store.KindAccount), string(store.KindResource)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO subject_revocations (grant_id, subject, revoked_at)
+		_, err := tx.exec(`INSERT INTO subject_revocations (grant_id, subject, revoked_at)
 			VALUES (?, ?, ?)
 			ON CONFLICT (grant_id, subject) DO UPDATE
 			SET revoked_at = max(revoked_at, excluded.revoked_at)`, grantID, subject, ms(at))
@@ -31,8 +30,8 @@ func (s *Store) RevokeSubject(ctx context.Context, grantID, subject string, at t
 // keeps the later expiry. Sweep forgets the jti once expiresAt has passed, when the JWT has
 // expired anyway.
 func (s *Store) DenyJTI(ctx context.Context, jti string, expiresAt time.Time) error {
-	return s.write(ctx, "deny jti", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO denied_jtis (jti, expires_at) VALUES (?, ?)
+	return s.write(ctx, "deny jti", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO denied_jtis (jti, expires_at) VALUES (?, ?)
 			ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
 			jti, ms(expiresAt))
 		return err
@@ -49,7 +48,7 @@ func (s *Store) CheckDelegated(ctx context.Context, c store.DelegatedCheck) (sto
 		good bool
 		cals string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT
+	err := s.row(ctx, `SELECT
 		EXISTS (SELECT 1 FROM grants WHERE id = ?1 AND status = 'active')
 		AND NOT EXISTS (SELECT 1 FROM denied_jtis WHERE ?2 != '' AND jti = ?2)
 		AND NOT EXISTS (SELECT 1 FROM families WHERE ?3 != '' AND id = ?3 AND revoked = 1)
@@ -78,8 +77,8 @@ func (s *Store) CheckDelegated(ctx context.Context, c store.DelegatedCheck) (sto
 // statement. It returns ErrUsed when key was recorded before and has not expired at now;
 // an expired record is replaced. Of N concurrent calls with one key exactly one succeeds.
 func (s *Store) UseOnce(ctx context.Context, key string, expiresAt, now time.Time) error {
-	return s.write(ctx, "use once", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO used_once (key, expires_at) VALUES (?, ?)
+	return s.write(ctx, "use once", func(tx *wtx) error {
+		res, err := tx.exec(`INSERT INTO used_once (key, expires_at) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
 			WHERE used_once.expires_at <= ?`, key, ms(expiresAt), ms(now))
 		if err != nil {

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/enterprise-connect/broker/store"
@@ -17,9 +16,9 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, ds []store.Delivery) erro
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.write(ctx, "enqueue deliveries", func(tx *sql.Tx) error {
+	return s.write(ctx, "enqueue deliveries", func(tx *wtx) error {
 		for _, d := range ds {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+			if _, err := tx.exec(`INSERT INTO deliveries (`+deliveryColumns+`)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				d.ID, d.ClientID, d.GrantID, d.Domain, d.Subject, d.URL, d.Body, d.Attempts,
 				ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.LeaseUntil)); err != nil {
@@ -36,9 +35,9 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, ds []store.Delivery) erro
 // transaction: a delivery is leased to one claimer at a time, across processes too.
 func (s *Store) ClaimDelivery(ctx context.Context, now time.Time, lease time.Duration) (store.Delivery, error) {
 	var d store.Delivery
-	err := s.write(ctx, "claim delivery", func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim delivery", func(tx *wtx) error {
 		var err error
-		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET lease_until = ?1
+		d, err = scanDelivery(tx.row(`UPDATE deliveries SET lease_until = ?1
 			WHERE rowid = (SELECT rowid FROM deliveries
 				WHERE next_at <= ?2 AND lease_until <= ?2 ORDER BY next_at, rowid LIMIT 1)
 			RETURNING `+deliveryColumns, ms(now.Add(lease)), ms(now)))
@@ -52,8 +51,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, now time.Time, lease time.Dur
 
 // AckDelivery removes a delivered (or given-up) delivery. Unknown ids are not an error.
 func (s *Store) AckDelivery(ctx context.Context, id string) error {
-	return s.write(ctx, "ack delivery", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = ?`, id)
+	return s.write(ctx, "ack delivery", func(tx *wtx) error {
+		_, err := tx.exec(`DELETE FROM deliveries WHERE id = ?`, id)
 		return err
 	})
 }
@@ -61,8 +60,8 @@ func (s *Store) AckDelivery(ctx context.Context, id string) error {
 // RetryDelivery ends the lease and schedules the next attempt: Attempts = attempts,
 // NextAt = nextAt. ErrNotFound when the id is unknown.
 func (s *Store) RetryDelivery(ctx context.Context, id string, attempts int, nextAt time.Time) error {
-	return s.write(ctx, "retry delivery", func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE deliveries
+	return s.write(ctx, "retry delivery", func(tx *wtx) error {
+		return mustAffect(tx.exec(`UPDATE deliveries
 			SET attempts = ?, next_at = ?, lease_until = ? WHERE id = ?`,
 			attempts, ms(nextAt), zeroMillis, id))
 	})
@@ -71,7 +70,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string, attempts int, next
 // PendingDeliveries counts queued deliveries, leased or not (for metrics and tests).
 func (s *Store) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM deliveries`).Scan(&n); err != nil {
+	if err := s.row(ctx, `SELECT count(*) FROM deliveries`).Scan(&n); err != nil {
 		return 0, classify("pending deliveries", err)
 	}
 	return n, nil

@@ -17,8 +17,15 @@
 //   - Times are stored as integer Unix milliseconds (UTC) and returned in UTC. Expiry is
 //     decided with the now the caller passes, never with the database clock; Sweep deletes
 //     expired rows as housekeeping only.
-//   - Slices and the subject policy are JSON text columns.
-//   - The schema is versioned with PRAGMA user_version (schema.go).
+//   - Every statement is prepared once per connection and kept (stmts.go): parsing SQL
+//     costs more than running a small query.
+//   - Revocation is stored once (a grant's status, a family's flag) and joined into every
+//     token read, so it holds for every process from its commit on (SPEC §8).
+//   - Slices and the subject policy are JSON text columns. There are no foreign keys: the
+//     broker writes records in its own order and revocation never cascades by deletion.
+//   - The schema is versioned with PRAGMA user_version (schema.go); a file written by a
+//     newer broker is refused.
+//   - Sweep, called by the server every minute, deletes expired rows in small transactions.
 //
 // This package implements store.Store and imports only the store package, database/sql,
 // the modernc.org/sqlite driver and the standard library. It must not import broker,

@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -106,6 +107,20 @@ func TestOpen_PathWithURICharacters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a?b#c%d.db")
 	s := openAt(t, path)
 	wantErr(t, "ping", s.Ping(t.Context()), nil)
+}
+
+// The broker's default data_dir is the relative ./data (SPEC §10).
+func TestOpen_RelativePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("data", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, filepath.Join("data", "broker.db"))
+	wantErr(t, "put code", s.PutCode(t.Context(), testCode("c", t0)), nil)
+	if _, err := os.Stat(filepath.Join(dir, "data", "broker.db")); err != nil {
+		t.Fatalf("the file is not where the relative path says: %v", err)
+	}
 }
 
 func TestClose_LaterCallsAreUnavailable(t *testing.T) {

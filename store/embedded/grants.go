@@ -32,22 +32,22 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) (string, error) 
 		return "", classify("create grant", err)
 	}
 	var replaced string
-	err = s.write(ctx, "create grant", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create grant", func(tx *wtx) error {
 		var taken int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM grants WHERE id = ?`, g.ID).Scan(&taken)
+		err := tx.row(`SELECT 1 FROM grants WHERE id = ?`, g.ID).Scan(&taken)
 		switch {
 		case err == nil:
 			return store.ErrExists
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `UPDATE grants SET status = 'revoked', revoked_at = ?
+		err = tx.row(`UPDATE grants SET status = 'revoked', revoked_at = ?
 			WHERE client_id = ? AND domain = ? AND status = 'active' RETURNING id`,
 			ms(g.ApprovedAt), g.ClientID, g.Domain).Scan(&replaced)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`)
+		_, err = tx.exec(`INSERT INTO grants (`+grantColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
 			g.ID, g.ClientID, g.Domain, g.Scope, g.DelegatedScope, string(policy),
 			g.ApprovedBy, ms(g.ApprovedAt), ms(g.LastUsedAt), zeroMillis)
@@ -61,14 +61,13 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) (string, error) 
 
 // GetGrant returns the grant in any status, or ErrNotFound.
 func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
-	g, err := scanGrant(s.r.QueryRowContext(ctx,
-		`SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+	g, err := scanGrant(s.row(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
 	return g, classify("get grant", err)
 }
 
 // ActiveGrant returns the active grant of (clientID, domain), or ErrNotFound.
 func (s *Store) ActiveGrant(ctx context.Context, clientID, domain string) (store.Grant, error) {
-	g, err := scanGrant(s.r.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants
+	g, err := scanGrant(s.row(ctx, `SELECT `+grantColumns+` FROM grants
 		WHERE client_id = ? AND domain = ? AND status = 'active'`, clientID, domain))
 	return g, classify("active grant", err)
 }
@@ -109,7 +108,7 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Gr
 	q += ` ORDER BY approved_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
 
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.rows(ctx, q, args...)
 	if err != nil {
 		return nil, "", classify("list grants", err)
 	}
@@ -156,14 +155,13 @@ func decodeGrantCursor(c string) (int64, string, error) {
 // Revoking a revoked grant returns it unchanged. Unknown: ErrNotFound.
 func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) (store.Grant, error) {
 	var g store.Grant
-	err := s.write(ctx, "revoke grant", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE grants SET status = 'revoked', revoked_at = ?
+	err := s.write(ctx, "revoke grant", func(tx *wtx) error {
+		if _, err := tx.exec(`UPDATE grants SET status = 'revoked', revoked_at = ?
 			WHERE id = ? AND status != 'revoked'`, ms(now), id); err != nil {
 			return err
 		}
 		var err error
-		g, err = scanGrant(tx.QueryRowContext(ctx,
-			`SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+		g, err = scanGrant(tx.row(`SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
 		return err
 	})
 	if err != nil {
@@ -176,8 +174,8 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) (stor
 // UTC day (SPEC §9 admin UI), in one transaction. Unknown grants are ignored. A minted of 0
 // only moves LastUsedAt.
 func (s *Store) RecordGrantUse(ctx context.Context, id string, now time.Time, minted int) error {
-	return s.write(ctx, "record grant use", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE grants SET last_used_at = ? WHERE id = ?`,
+	return s.write(ctx, "record grant use", func(tx *wtx) error {
+		res, err := tx.exec(`UPDATE grants SET last_used_at = ? WHERE id = ?`,
 			ms(now), id)
 		if err != nil {
 			return err
@@ -185,7 +183,7 @@ func (s *Store) RecordGrantUse(ctx context.Context, id string, now time.Time, mi
 		if n, err := res.RowsAffected(); err != nil || n == 0 || minted == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO grant_mints (grant_id, day, count)
+		_, err = tx.exec(`INSERT INTO grant_mints (grant_id, day, count)
 			VALUES (?, ?, ?)
 			ON CONFLICT (grant_id, day) DO UPDATE SET count = count + excluded.count`,
 			id, now.UTC().Format(time.DateOnly), minted)
@@ -196,7 +194,7 @@ func (s *Store) RecordGrantUse(ctx context.Context, id string, now time.Time, mi
 // MintCounts returns the grant's delegated-token counts per UTC day ("2006-01-02") from
 // since's UTC day on. Days without mints are absent; an unknown grant has an empty map.
 func (s *Store) MintCounts(ctx context.Context, id string, since time.Time) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT day, count FROM grant_mints
+	rows, err := s.rows(ctx, `SELECT day, count FROM grant_mints
 		WHERE grant_id = ? AND day >= ? ORDER BY day`, id, since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, classify("mint counts", err)

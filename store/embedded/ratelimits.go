@@ -36,8 +36,8 @@ func (s *Store) Hit(ctx context.Context, key string, w time.Duration, now time.T
 		return 0, time.Time{}, classify("hit", err)
 	}
 	var count int64
-	err = s.write(ctx, "hit", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO rate_limits
+	err = s.write(ctx, "hit", func(tx *wtx) error {
+		return tx.row(`INSERT INTO rate_limits
 			(key, window_ms, window_start, window_end, count) VALUES (?, ?, ?, ?, 1)
 			ON CONFLICT (key, window_ms, window_start) DO UPDATE SET count = count + 1
 			RETURNING count`, key, length, start, start+length).Scan(&count)
@@ -56,7 +56,7 @@ func (s *Store) Count(ctx context.Context, key string, w time.Duration, now time
 		return 0, classify("count", err)
 	}
 	var count int64
-	err = s.r.QueryRowContext(ctx, `SELECT count FROM rate_limits
+	err = s.row(ctx, `SELECT count FROM rate_limits
 		WHERE key = ? AND window_ms = ? AND window_start = ?`, key, length, start).Scan(&count)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -69,8 +69,8 @@ func (s *Store) Count(ctx context.Context, key string, w time.Duration, now time
 
 // ResetLimit clears the counter key in every window.
 func (s *Store) ResetLimit(ctx context.Context, key string) error {
-	return s.write(ctx, "reset limit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE key = ?`, key)
+	return s.write(ctx, "reset limit", func(tx *wtx) error {
+		_, err := tx.exec(`DELETE FROM rate_limits WHERE key = ?`, key)
 		return err
 	})
 }

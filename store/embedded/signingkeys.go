@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/enterprise-connect/broker/store"
 )
@@ -17,14 +16,14 @@ const signingKeyColumns = `id, alg, private, public, created_at, retired_at`
 // starting together agree on one. k.RetiredAt is ignored: the first key is current.
 func (s *Store) InitSigningKey(ctx context.Context, k store.SigningKey) (store.SigningKey, error) {
 	var cur store.SigningKey
-	err := s.write(ctx, "init signing key", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+	err := s.write(ctx, "init signing key", func(tx *wtx) error {
+		if _, err := tx.exec(`INSERT INTO signing_keys (`+signingKeyColumns+`)
 			SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)`,
 			k.ID, k.Alg, k.Private, k.Public, ms(k.CreatedAt), zeroMillis); err != nil {
 			return err
 		}
 		var err error
-		cur, err = scanSigningKey(tx.QueryRowContext(ctx, `SELECT `+signingKeyColumns+`
+		cur, err = scanSigningKey(tx.row(`SELECT `+signingKeyColumns+`
 			FROM signing_keys WHERE retired_at = ? ORDER BY created_at DESC, seq DESC LIMIT 1`,
 			zeroMillis))
 		return err
@@ -38,12 +37,12 @@ func (s *Store) InitSigningKey(ctx context.Context, k store.SigningKey) (store.S
 // RotateSigningKey stores k as the current key and, in the same transaction, retires the
 // previous current key (every unretired key) at k.CreatedAt. ErrExists when k.ID is taken.
 func (s *Store) RotateSigningKey(ctx context.Context, k store.SigningKey) error {
-	return s.write(ctx, "rotate signing key", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ?
+	return s.write(ctx, "rotate signing key", func(tx *wtx) error {
+		if _, err := tx.exec(`UPDATE signing_keys SET retired_at = ?
 			WHERE retired_at = ?`, ms(k.CreatedAt), zeroMillis); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+		_, err := tx.exec(`INSERT INTO signing_keys (`+signingKeyColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?)`,
 			k.ID, k.Alg, k.Private, k.Public, ms(k.CreatedAt), zeroMillis)
 		return err
@@ -52,7 +51,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, k store.SigningKey) error 
 
 // ListSigningKeys returns every key, newest first; the first unretired one is current.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
+	rows, err := s.rows(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
 		ORDER BY created_at DESC, seq DESC`)
 	if err != nil {
 		return nil, classify("list signing keys", err)
@@ -72,8 +71,8 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
 // DeleteSigningKey removes a key. It is meant for retired keys whose tokens have all
 // expired; the store does not check that. Unknown ids are not an error.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	return s.write(ctx, "delete signing key", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
+	return s.write(ctx, "delete signing key", func(tx *wtx) error {
+		_, err := tx.exec(`DELETE FROM signing_keys WHERE id = ?`, id)
 		return err
 	})
 }

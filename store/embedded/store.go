@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver, and its error type
 
 	"github.com/enterprise-connect/broker/store"
 )
@@ -27,22 +27,30 @@ const maxReaders = 8
 // and several processes (the CLI next to a server) may open the same file at once. The zero
 // value is not usable: call Open.
 type Store struct {
-	r *sql.DB // read pool: query_only connections, deferred (snapshot) transactions
-	w *sql.DB // write pool: one connection, every transaction BEGIN IMMEDIATE
+	r  *sql.DB    // read pool: query_only connections
+	w  *sql.DB    // write pool: one connection, every transaction BEGIN IMMEDIATE
+	rs *stmtCache // prepared statements of r
+	ws *stmtCache // prepared statements of w
+
+	sweepChunk int // rows per Sweep transaction; <= 0: the sweepChunk constant (tests lower it)
 }
 
-// Open opens the SQLite file at path, creating it and its schema when absent, in WAL mode
-// with a busy timeout of 5 s. It migrates an older schema to the current one. The caller
-// closes the Store. Errors wrap store.ErrUnavailable.
+// Open opens the SQLite file at path (its directory must exist), creating the file and its
+// schema when absent, in WAL mode with a busy timeout of 5 s, and migrates an older schema
+// to the current one. The caller closes the Store. Errors wrap store.ErrUnavailable, except
+// for a file whose schema is newer than this package knows, which retrying cannot fix.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("embedded: open: %w: empty path", store.ErrUnavailable)
 	}
 	name := "file:" + escapePath(path)
-	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(0)", busyTimeoutMillis)
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis)
 
-	w, err := sql.Open("sqlite", name+"?"+common+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	// synchronous=NORMAL: in WAL mode a commit is durable against a crash of the process,
+	// and only a power loss can lose the last commits, never corrupt the file.
+	// journal_size_limit: the WAL shrinks back to 64 MiB after a burst.
+	w, err := sql.Open("sqlite", name+"?"+common+"&_pragma=journal_mode(WAL)"+
+		"&_pragma=synchronous(NORMAL)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return nil, unavailable("open", err)
 	}
@@ -52,7 +60,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
+	s := &Store{w: w, ws: newStmtCache(w)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -67,7 +75,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(maxReaders)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	s.r = r
+	s.r, s.rs = r, newStmtCache(r)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -86,7 +94,7 @@ func escapePath(p string) string {
 // store.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := s.row(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return unavailable("ping", err)
 	}
 	return nil
@@ -96,9 +104,11 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	var errs []error
 	if s.r != nil {
+		s.rs.close()
 		errs = append(errs, s.r.Close())
 	}
 	if s.w != nil {
+		s.ws.close()
 		errs = append(errs, s.w.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -107,15 +117,17 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// write runs fn in one write transaction (BEGIN IMMEDIATE) and commits it when fn returns
-// nil. fn's store sentinels pass through unchanged; driver failures are classified by
-// classify.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// write runs fn in one write transaction (BEGIN IMMEDIATE, so the write lock is taken
+// before the first read and no lock upgrade can fail) and commits it when fn returns nil.
+// fn's store sentinels pass through; driver failures are classified by classify.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *wtx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(op, err)
 	}
-	if err := fn(tx); err != nil {
+	t := &wtx{ctx: ctx, tx: tx, c: s.ws}
+	defer t.warm()
+	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return classify(op, err)
 	}
@@ -125,24 +137,9 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	return nil
 }
 
-// read runs fn in one read-only (snapshot) transaction on the read pool, for reads that
-// need several statements to agree.
-func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return classify(op, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a read transaction has nothing to commit
-	if err := fn(tx); err != nil {
-		return classify(op, err)
-	}
-	return nil
-}
-
 // SQLite result codes this package tells apart (extended codes are on: the driver enables
 // them for every connection).
 const (
-	sqliteConstraint           = 19
 	sqliteConstraintPrimaryKey = 1555
 	sqliteConstraintUnique     = 2067
 )

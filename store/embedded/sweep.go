@@ -2,13 +2,12 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
-// sweepChunk bounds how many rows one Sweep statement deletes, so that a large backlog never
-// holds the write lock for long: other writers (and other processes) get the lock between
-// chunks.
+// sweepChunk bounds how many rows one Sweep statement deletes (unless Store.sweepChunk
+// says otherwise), so that a large backlog never holds the write lock for long: other
+// writers (and other processes) get the lock between chunks.
 const sweepChunk = 5000
 
 // sweeps lists, per table, the condition under which a row has expired at the bound now.
@@ -33,14 +32,17 @@ var sweeps = []struct{ table, expired string }{
 // sees. The server calls it every minute; it is safe to run from several processes at
 // once. It deletes in chunks of sweepChunk rows per transaction and stops at ctx's end.
 func (s *Store) Sweep(ctx context.Context, now time.Time) error {
-	at := ms(now)
+	at, chunk := ms(now), int64(s.sweepChunk)
+	if chunk <= 0 {
+		chunk = sweepChunk
+	}
 	for _, sw := range sweeps {
 		q := `DELETE FROM ` + sw.table + ` WHERE rowid IN (SELECT rowid FROM ` + sw.table +
 			` WHERE ` + sw.expired + ` LIMIT ?)`
 		for {
 			var n int64
-			err := s.write(ctx, "sweep "+sw.table, func(tx *sql.Tx) error {
-				res, err := tx.ExecContext(ctx, q, at, sweepChunk)
+			err := s.write(ctx, "sweep "+sw.table, func(tx *wtx) error {
+				res, err := tx.exec(q, at, chunk)
 				if err != nil {
 					return err
 				}
@@ -50,7 +52,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 			if err != nil {
 				return err
 			}
-			if n < sweepChunk {
+			if n < chunk {
 				break
 			}
 		}

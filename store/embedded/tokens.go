@@ -28,12 +28,12 @@ const liveToken = `
 // and a revoked family refuses with ErrNotFound) and, in the same transaction, the access
 // token and the refresh token (either may be nil). ErrExists when a token hash is taken.
 func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) error {
-	return s.write(ctx, "issue tokens", func(tx *sql.Tx) error {
+	return s.write(ctx, "issue tokens", func(tx *wtx) error {
 		var revoked int
-		err := tx.QueryRowContext(ctx, `SELECT revoked FROM families WHERE id = ?`, f.ID).Scan(&revoked)
+		err := tx.row(`SELECT revoked FROM families WHERE id = ?`, f.ID).Scan(&revoked)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO families
+			_, err = tx.exec(`INSERT INTO families
 				(id, grant_id, client_id, domain, kind, subject, revoked)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
@@ -45,14 +45,14 @@ func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.A
 		case revoked != 0:
 			return store.ErrNotFound
 		}
-		return insertTokens(ctx, tx, access, refresh)
+		return insertTokens(tx, access, refresh)
 	})
 }
 
 // insertTokens inserts access and refresh when they are not nil.
-func insertTokens(ctx context.Context, tx *sql.Tx, access *store.AccessToken, refresh *store.RefreshToken) error {
+func insertTokens(tx *wtx, access *store.AccessToken, refresh *store.RefreshToken) error {
 	if a := access; a != nil {
-		_, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (`+tokenColumns+`)
+		_, err := tx.exec(`INSERT INTO access_tokens (`+tokenColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.Hash, a.FamilyID, a.GrantID, a.ClientID, a.Domain, string(a.Kind), a.Subject,
 			a.Scope, a.DelegatedScope, ms(a.IssuedAt), ms(a.ExpiresAt))
@@ -61,7 +61,7 @@ func insertTokens(ctx context.Context, tx *sql.Tx, access *store.AccessToken, re
 		}
 	}
 	if r := refresh; r != nil {
-		_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+tokenColumns+`, used)
+		_, err := tx.exec(`INSERT INTO refresh_tokens (`+tokenColumns+`, used)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Hash, r.FamilyID, r.GrantID, r.ClientID, r.Domain, string(r.Kind), r.Subject,
 			r.Scope, r.DelegatedScope, ms(r.IssuedAt), ms(r.ExpiresAt), boolInt(r.Used))
@@ -81,7 +81,7 @@ func (s *Store) LookupAccessToken(ctx context.Context, hash string, now time.Tim
 		kind            string
 		issued, expires int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM access_tokens t
+	err := s.row(ctx, `SELECT `+tokenColumns+` FROM access_tokens t
 		WHERE t.hash = ? AND t.expires_at > ? AND`+liveToken, hash, ms(now)).Scan(
 		&a.Hash, &a.FamilyID, &a.GrantID, &a.ClientID, &a.Domain, &kind, &a.Subject,
 		&a.Scope, &a.DelegatedScope, &issued, &expires)
@@ -102,7 +102,7 @@ const refreshAlive = ` (t.expires_at = -62135596800000 OR t.expires_at > ?) `
 // rotated; ErrNotFound when unknown, used, expired at now, in a revoked family or of a
 // revoked grant.
 func (s *Store) LookupRefreshToken(ctx context.Context, hash string, now time.Time) (store.RefreshToken, error) {
-	r, err := scanRefresh(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, used
+	r, err := scanRefresh(s.row(ctx, `SELECT `+tokenColumns+`, used
 		FROM refresh_tokens t WHERE t.hash = ? AND t.used = 0 AND`+refreshAlive+`AND`+liveToken,
 		hash, ms(now)))
 	return r, classify("lookup refresh token", err)
@@ -116,12 +116,12 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash string, now time.Ti
 // ErrConflict and nothing is written.
 func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, access *store.AccessToken, next store.RefreshToken) (store.RefreshToken, error) {
 	var old store.RefreshToken
-	err := s.write(ctx, "rotate refresh", func(tx *sql.Tx) error {
+	err := s.write(ctx, "rotate refresh", func(tx *wtx) error {
 		var (
 			live bool
 			err  error
 		)
-		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+`,
+		old, err = scanRefresh(tx.row(`SELECT `+tokenColumns+`,
 			used, `+refreshAlive+`AND`+liveToken+` FROM refresh_tokens t WHERE t.hash = ?`,
 			ms(now), oldHash), &live)
 		switch {
@@ -134,12 +134,12 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time
 		case next.FamilyID != old.FamilyID || (access != nil && access.FamilyID != old.FamilyID):
 			return fmt.Errorf("%w: rotated tokens must stay in family %q", store.ErrConflict, old.FamilyID)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used = 1 WHERE hash = ?`,
+		if _, err := tx.exec(`UPDATE refresh_tokens SET used = 1 WHERE hash = ?`,
 			oldHash); err != nil {
 			return err
 		}
 		old.Used = true
-		return insertTokens(ctx, tx, access, &next)
+		return insertTokens(tx, access, &next)
 	})
 	switch {
 	case err == nil, errors.Is(err, store.ErrUsed):
@@ -153,8 +153,8 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time
 // JWT that CheckDelegated is asked about with that FamilyID. An unknown family is recorded
 // as revoked, so that a later IssueTokens or CheckDelegated naming it is refused too.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
-	return s.write(ctx, "revoke family", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO families
+	return s.write(ctx, "revoke family", func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO families
 			(id, grant_id, client_id, domain, kind, subject, revoked)
 			VALUES (?, '', '', '', '', '', 1)
 			ON CONFLICT (id) DO UPDATE SET revoked = 1`, familyID)
@@ -165,8 +165,8 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
 // RevokeAccessToken revokes one access token by deleting it. Unknown hashes are not an
 // error.
 func (s *Store) RevokeAccessToken(ctx context.Context, hash string) error {
-	return s.write(ctx, "revoke access token", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM access_tokens WHERE hash = ?`, hash)
+	return s.write(ctx, "revoke access token", func(tx *wtx) error {
+		_, err := tx.exec(`DELETE FROM access_tokens WHERE hash = ?`, hash)
 		return err
 	})
 }

@@ -17,8 +17,9 @@
 // grant): Redis Cluster refuses only scripts that touch more than one slot. The price is
 // that a Cluster does not spread the store over shards; it still gives failover. SPEC §11's
 // targets (≥ 10,000 code redemptions/s, 12,000 mints/s) are within what one Redis process
-// serves, since every store operation is one round trip. Scripts receive the key prefix as
-// KEYS[1] (the routing key) and build derived keys from it.
+// serves, since every store operation is one round trip. Scripts receive the key base as
+// KEYS[1] (the routing key) and build the keys they derive from what they read (a token's
+// family and grant) from it; Redis Cluster accepts undeclared keys in the script's slot.
 //
 // # Key layout (after the "<prefix>:{<prefix>}:" base)
 //
@@ -45,7 +46,8 @@
 //	ae:<d>                   hash  sequence number -> AuditEvent JSON
 //	ah:<d>, aa:<d>           string chain head hash / anchor (hash of the newest trimmed event)
 //	ad                       set   domains with a chain ("" included)
-//	ag, agseq                zset  "<seq>:<d>" scored by a global sequence number, and its counter
+//	ag                       zset  all-domains audit index, score 0, member
+//	                               "<13-digit time ms>:<16-digit seq>:<d>" (time, then chain order)
 //	d:<id>, dq               hash  delivery {j, n next ms, a attempts, l lease ms}; zset of ids
 //	                               scored by next attempt, or by lease end while leased
 //	skj, skr, skc            hash  signing key id -> JSON, id -> retired ms; current id

@@ -5,20 +5,19 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"maps"
 	"strings"
 	"time"
 
 	"github.com/enterprise-connect/broker/store"
 )
 
-// Grant listing: a page has at most maxGrantLimit grants, and one ListGrants call examines
-// at most listBudget index entries; a sparse filter may thus return a short page with a
-// cursor (never an empty page with a cursor unless the budget ran dry with no match).
+// Grant listing: a page has at most maxGrantLimit grants. One list_grants script examines
+// at most Store.scanBudget index entries, so a sparse filter never blocks Redis for long;
+// ListGrants then calls it again from where it stopped, until the page is full.
 const (
 	defaultGrantLimit = 100
 	maxGrantLimit     = 1000
-	listBudget        = 5000
+	defaultScanBudget = 2000
 )
 
 // grantJSON is the immutable part of a Grant, in the j field of g:<id>. Status, RevokedAt
@@ -103,9 +102,9 @@ func (s *Store) MintCounts(ctx context.Context, id string, since time.Time) (map
 	}
 	from := since.UTC().Format(time.DateOnly)
 	out := make(map[string]int, len(m))
-	for day := range maps.Keys(m) {
+	for day, n := range m {
 		if day >= from {
-			out[day] = int(msString(m[day]))
+			out[day] = int(msString(n))
 		}
 	}
 	return out, nil
@@ -113,7 +112,9 @@ func (s *Store) MintCounts(ctx context.Context, id string, since time.Time) (map
 
 // ListGrants returns one page of grants matching f, newest approval first (ties by id,
 // descending), and the cursor of the next page. It walks the most selective index (domain,
-// else client, else all) in one script per page. A malformed cursor is an error.
+// else client, else all) with list_grants, one script per scan budget, and looks one match
+// ahead so that a cursor is returned only when another match exists. A malformed cursor is
+// an error.
 func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Grant, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -135,30 +136,33 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Gr
 		}
 		bound = "(" + string(m)
 	}
-	st, rest, err := s.run(ctx, s.sc.listGrants, []string{idx},
-		bound, limit+1, string(f.Status), f.ClientID, f.Domain, listBudget)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := okOr(st); err != nil {
-		return nil, "", err
-	}
-	resume, items := str(rest[0]), rest[1:]
 	var out []store.Grant
-	for i := 0; i+4 < len(items) && len(out) < limit; i += 5 {
-		g, err := decodeGrant(items[i+1 : i+5])
+	last := "" // index member of the grant returned last
+	for {
+		st, rest, err := s.run(ctx, s.sc.listGrants, []string{idx},
+			bound, limit+1-len(out), string(f.Status), f.ClientID, f.Domain, s.scanBudget)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, g)
+		if err := okOr(st); err != nil {
+			return nil, "", err
+		}
+		resume, items := str(rest[0]), rest[1:]
+		for i := 0; i+4 < len(items); i += 5 {
+			if len(out) == limit { // one match beyond the page: there is a next page
+				return out, cursorOf(last), nil
+			}
+			g, err := decodeGrant(items[i+1 : i+5])
+			if err != nil {
+				return nil, "", err
+			}
+			out, last = append(out, g), str(items[i])
+		}
+		if resume == "" {
+			return out, "", nil
+		}
+		bound = "(" + resume
 	}
-	switch {
-	case len(items) > 5*limit: // the script found one more match: there is a next page
-		return out, cursorOf(str(items[5*(limit-1)])), nil
-	case resume != "": // the scan budget ran out: continue below the last member examined
-		return out, cursorOf(resume), nil
-	}
-	return out, "", nil
 }
 
 // cursorOf makes an opaque cursor of a grant index member.

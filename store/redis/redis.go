@@ -45,6 +45,8 @@ type Store struct {
 	base string // "<prefix>:{<prefix>}:"
 	sc   *scripts
 	wall func() time.Time // housekeeping TTLs only; never decides expiry
+
+	scanBudget int // index entries one list_grants script may examine
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,7 +75,7 @@ func NewFromClient(c goredis.UniversalClient, opts Options) *Store {
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Store{c: c, base: p + ":{" + p + "}:", sc: loadScripts(), wall: time.Now}
+	return &Store{c: c, base: p + ":{" + p + "}:", sc: loadScripts(), wall: time.Now, scanBudget: defaultScanBudget}
 }
 
 // Ping reports whether Redis answers (SPEC §10 /readyz); the error wraps store.ErrUnavailable.

@@ -176,6 +176,37 @@ func testAuditList(t *testing.T, open Opener) {
 			t.Errorf("ExportAudit all domains: %d events, want %d", len(got), len(chain)+len(others))
 		}
 	})
+	t.Run("CursorSurvivesAppends", func(t *testing.T) {
+		ctx, s := fresh(t, open)
+		const d, o = "example.com", "other.example"
+		var chain, others []store.AuditEvent
+		for i := range 12 {
+			chain = append(chain, appendChain(t, s, d, newEvent(d, name("evt_%02d", i), at(time.Duration(i)*time.Second)))...)
+			others = append(others, appendChain(t, s, o, newEvent(o, name("evt_o%02d", i), at(time.Duration(i)*time.Second+500*ms)))...)
+		}
+		for _, f := range []store.AuditFilter{{Domain: d, Limit: 5}, {AllDomains: true, Limit: 5}} {
+			var want []store.AuditEvent
+			for i := range chain {
+				want = append(want, chain[i])
+				if f.AllDomains {
+					want = append(want, others[i])
+				}
+			}
+			want = reversed(want)
+			page, next, err := s.ListAudit(ctx, f)
+			must(t, "ListAudit", err)
+			// The broker keeps writing while an auditor pages: newer events must not shift
+			// the pages already started.
+			now := at(time.Minute + time.Duration(len(chain))*time.Second)
+			chain = append(chain, appendChain(t, s, d, newEvent(d, name("evt_new_%d", len(chain)), now))...)
+			others = append(others, appendChain(t, s, o, newEvent(o, name("evt_new_o%d", len(others)), now.Add(500*ms)))...)
+			f.Cursor = next
+			got := append(page, listAllAudit(t, s, f)...)
+			if df := diff(want, got); df != "" {
+				t.Errorf("ListAudit (all domains %v) with appends between pages (-want +got):\n%s", f.AllDomains, df)
+			}
+		}
+	})
 	t.Run("ListDefaultLimit", func(t *testing.T) {
 		ctx, s := fresh(t, open)
 		const d = "example.com"

@@ -36,6 +36,14 @@
 //   - Race cases (50 goroutines on one code, refresh token, pending request, UseOnce key,
 //     audit head; 20 on one grant or account; 10 claimers on one queue) expect the backend to
 //     serialise them itself, without errors other than the documented sentinels.
+//   - Within one domain, ListAudit (newest first) and ExportAudit (oldest first) follow the
+//     chain, i.e. append order, also among events that share a Time (a busy domain writes
+//     many per millisecond; `audit verify` needs chain order). Across domains (AllDomains)
+//     the order is by Time; the suite always appends in time order overall, so ordering by a
+//     global append sequence passes too, and it never checks the order of events of
+//     different domains with equal Times.
+//   - A cursor (ListGrants, ListAudit) is a position, not an offset: grants created and
+//     events appended between two pages neither repeat nor hide anything on later pages.
 //
 // The suite imports only package store, the standard library and go-cmp (STYLE §1). It
 // keeps its total runtime to a few seconds, because CI runs it three times (SQLite,

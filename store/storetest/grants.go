@@ -153,6 +153,28 @@ func testGrants(t *testing.T, open Opener) {
 	})
 	t.Run("RecordUseAndMintCounts", testGrantUse(open))
 	t.Run("List", testListGrants(open))
+	t.Run("ListCursorSurvivesCreates", func(t *testing.T) {
+		ctx, s := fresh(t, open)
+		var want []store.Grant
+		for i := range 10 {
+			g := newGrant(id("ser_", name("%d", i)), name("cli_%d", i), "example.com", at(time.Duration(i)*time.Minute))
+			createGrant(t, s, g, "")
+			want = append(want, g)
+		}
+		slices.Reverse(want) // newest first
+		page, next, err := s.ListGrants(ctx, store.GrantFilter{Limit: 4})
+		must(t, "ListGrants", err)
+		// Approvals go on while an operator pages: a new grant replaces an old one (listed
+		// later, now revoked) and another is new; neither may shift the pages already started.
+		replacing := newGrant(id("ser_", "replacing"), want[7].ClientID, want[7].Domain, at(time.Hour))
+		createGrant(t, s, replacing, want[7].ID)
+		want[7] = revoked(want[7], replacing.ApprovedAt)
+		createGrant(t, s, newGrant(id("ser_", "new"), "cli_new", "example.com", at(time.Hour+time.Second)), "")
+		got := append(page, listAllGrants(t, s, store.GrantFilter{Limit: 4, Cursor: next})...)
+		if d := diff(want, got); d != "" {
+			t.Errorf("ListGrants with creates between pages (-want +got):\n%s", d)
+		}
+	})
 	t.Run("ListDefaultLimit", func(t *testing.T) {
 		ctx, s := fresh(t, open)
 		for i := range 101 {

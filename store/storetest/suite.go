@@ -44,6 +44,8 @@ func Run(t *testing.T, open Opener) {
 		{"Deliveries", testDeliveries},
 		{"SigningKeys", testSigningKeys},
 	}
+	// Each test<Role> function is a list of independent t.Run cases, one per behaviour; its
+	// length is that list, not logic.
 	for _, g := range groups {
 		// Roles run one after the other and their subtests in parallel; t.Run of a
 		// non-parallel group returns only after its parallel subtests, so nothing outlives

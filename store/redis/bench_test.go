@@ -1,0 +1,107 @@
+package redis
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/enterprise-connect/broker/store"
+)
+
+// Store hot paths (SPEC §11). Against REDIS_URL when set (a random prefix, cleaned up),
+// else miniredis, whose numbers only compare allocations and relative cost.
+//
+//	REDIS_URL=redis://127.0.0.1:6379 go test -run '^$' -bench . ./store/redis/
+
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	if url := realURL(b); url != "" {
+		return openReal(b, url, randomPrefix(b))
+	}
+	_, s := openMini(b)
+	return s
+}
+
+func BenchmarkConsumeCode(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	now := time.Now()
+	hashes := make([]string, b.N)
+	for i := range hashes {
+		hashes[i] = fmt.Sprintf("%064x", i)
+		must(b, s.PutCode(ctx, store.Code{Hash: hashes[i], ClientID: "cli_1", RedirectURI: "https://app.example/cb",
+			GrantID: "ser_1", Domain: "example.com", FamilyID: "fam_" + hashes[i][:8], ExpiresAt: now.Add(5 * time.Minute)}))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.ConsumeCode(ctx, hashes[i], now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLookupAccessToken(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	now := time.Now()
+	_, err := s.CreateGrant(ctx, store.Grant{ID: "ser_1", ClientID: "cli_1", Domain: "example.com", ApprovedAt: now})
+	must(b, err)
+	fam := store.Family{ID: "fam_1", GrantID: "ser_1", ClientID: "cli_1", Domain: "example.com", Kind: store.KindServiceAccount, Subject: "ser_1"}
+	must(b, s.IssueTokens(ctx, fam, &store.AccessToken{Hash: "at1", FamilyID: "fam_1", GrantID: "ser_1", ClientID: "cli_1",
+		Domain: "example.com", Kind: store.KindServiceAccount, Subject: "ser_1", Scope: "service_account/accounts/manage",
+		DelegatedScope: "list_calendars read_account read_events read_free_busy", IssuedAt: now, ExpiresAt: now.Add(30 * time.Minute)}, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.LookupAccessToken(ctx, "at1", now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendAudit(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	prev := ""
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e := store.AuditEvent{ID: fmt.Sprintf("evt_%d", i), Time: "2026-11-25T10:00:00.000Z", Type: "code.redeemed",
+			Domain: "example.com", ClientID: "cli_1", GrantID: "ser_1", Actor: "cli_1", Result: "success",
+			IP: "192.0.2.1", RequestID: "req", PrevHash: prev, Hash: fmt.Sprintf("%064x", i)}
+		if err := s.AppendAudit(ctx, "example.com", prev, []store.AuditEvent{e}); err != nil {
+			b.Fatal(err)
+		}
+		prev = e.Hash
+		i++
+	}
+}
+
+// BenchmarkConsumeCodeParallel measures throughput with many concurrent redemptions, the
+// shape of SPEC §11's load.
+func BenchmarkConsumeCodeParallel(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	now := time.Now()
+	hashes := make([]string, b.N)
+	for i := range hashes {
+		hashes[i] = fmt.Sprintf("%064x", i)
+		must(b, s.PutCode(ctx, store.Code{Hash: hashes[i], ExpiresAt: now.Add(5 * time.Minute)}))
+	}
+	next := make(chan string, len(hashes))
+	for _, h := range hashes {
+		next <- h
+	}
+	close(next)
+	b.ReportAllocs()
+	b.SetParallelism(32) // 32 goroutines per CPU: many requests in flight, as under load
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.ConsumeCode(ctx, <-next, now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
