@@ -57,6 +57,7 @@ type Broker struct {
 	audit     *Recorder
 	keys      *Keyring
 	grants    grantCache
+	wake      chan struct{} // nudges RunDeliveries when work is queued
 }
 
 // New builds a Broker and loads (or creates) the signing keys.
@@ -80,6 +81,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 		log:       o.Logger,
 		now:       o.Now,
 		audit:     NewRecorder(o.Store, o.Now),
+		wake:      make(chan struct{}, 1),
 	}
 	for _, p := range o.Providers {
 		d := strings.ToLower(p.Domain())

@@ -17,6 +17,12 @@ import (
 // MaxBatch is the most requests one batch mint takes (SPEC §4).
 const MaxBatch = 1000
 
+// Causes of invalid_subject, so §5 can name its error_key.
+var (
+	errUnknownSubject    = errors.New("unknown subject")
+	errSubjectNotAllowed = errors.New("subject not allowed")
+)
+
 // MintRequest asks for one delegated token (SPEC §4): the subject's email and the scope
 // ("" means the grant's whole ceiling).
 type MintRequest struct {
@@ -62,7 +68,7 @@ func (b *Broker) MintOne(ctx context.Context, c *Caller, r MintRequest, m Meta) 
 	if err := serviceAccount(c); err != nil {
 		return nil, err
 	}
-	out, err := b.mint(ctx, c.Grant, []MintRequest{r}, m, "")
+	out, err := b.mint(ctx, c.Grant, []MintRequest{r}, m, "", b.opts.DelegatedTokenTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +88,7 @@ func (b *Broker) MintBatch(ctx context.Context, c *Caller, rs []MintRequest, m M
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, errorf(InvalidRequest, "requests must hold 1 to %d items", MaxBatch)
 	}
-	return b.mint(ctx, c.Grant, rs, m, "")
+	return b.mint(ctx, c.Grant, rs, m, "", b.opts.DelegatedTokenTTL)
 }
 
 // subjectCheck resolves a mint request against the grant: the subject exists in the grant's
@@ -99,7 +105,8 @@ func (b *Broker) subjectCheck(ctx context.Context, g store.Grant, r MintRequest)
 	}
 	subj, err := p.Subject(ctx, email)
 	if errors.Is(err, provider.ErrUnknownSubject) {
-		return subj, scopes.Set{}, errorf(InvalidSubject, "%s is not an account or resource of %s", truncate(email, 128), g.Domain)
+		return subj, scopes.Set{}, &Error{Code: InvalidSubject, Cause: errUnknownSubject,
+			Description: truncate(email, 128) + " is not an account or resource of " + g.Domain}
 	}
 	if err != nil {
 		return subj, scopes.Set{}, &Error{Code: TemporarilyUnavailable, Description: "the directory is unreachable", Cause: err}
@@ -107,12 +114,15 @@ func (b *Broker) subjectCheck(ctx context.Context, g store.Grant, r MintRequest)
 	sa, _ := scopes.ParseServiceAccount(g.Scope)
 	switch {
 	case subj.Kind == provider.Resource && !sa.Has(scopes.ResourcesManage):
-		return subj, scopes.Set{}, errorf(InsufficientScope, "minting for a resource needs %s", scopes.ResourcesManage)
+		return subj, scopes.Set{}, &Error{Code: InsufficientScope, Cause: errSubjectNotAllowed,
+			Description: "minting for a resource needs " + scopes.ResourcesManage}
 	case subj.Kind == provider.Account && !sa.Has(scopes.AccountsManage):
-		return subj, scopes.Set{}, errorf(InsufficientScope, "minting for an account needs %s", scopes.AccountsManage)
+		return subj, scopes.Set{}, &Error{Code: InsufficientScope, Cause: errSubjectNotAllowed,
+			Description: "minting for an account needs " + scopes.AccountsManage}
 	}
 	if !policyAllows(g.Policy, subj) {
-		return subj, scopes.Set{}, errorf(InvalidSubject, "%s is outside the subjects the administrator allowed for this grant", subj.Email)
+		return subj, scopes.Set{}, &Error{Code: InvalidSubject, Cause: errSubjectNotAllowed,
+			Description: subj.Email + " is outside the subjects the administrator allowed for this grant"}
 	}
 	ceiling, _ := scopes.ParseDelegated(g.DelegatedScope)
 	want := ceiling
@@ -150,8 +160,9 @@ func policyAllows(p store.SubjectPolicy, s provider.Subject) bool {
 }
 
 // mint checks and signs every request, then writes their audit events and the grant's
-// usage. family ties per-subject tokens to their refresh family (SPEC §5).
-func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Meta, family string) ([]MintOutcome, error) {
+// usage. family ties per-subject tokens to their refresh family (SPEC §5); ttl is the
+// tokens' lifetime.
+func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Meta, family string, ttl time.Duration) ([]MintOutcome, error) {
 	type ok struct {
 		i    int
 		subj provider.Subject
@@ -180,7 +191,6 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 		return nil, storeErr("elevations", err)
 	}
 	now := b.now()
-	ttl := b.opts.DelegatedTokenTTL
 	events := make([]Event, 0, len(good))
 	for _, k := range good {
 		scope := k.set.String()

@@ -103,7 +103,7 @@ func (b *Broker) jwtBearer(ctx context.Context, authed *store.Client, r TokenReq
 	if err != nil {
 		return nil, storeErr("active grant", err)
 	}
-	out, err := b.mint(ctx, g, []MintRequest{{Sub: sub, Scope: claims.Scope}}, r.Meta, "")
+	out, err := b.mint(ctx, g, []MintRequest{{Sub: sub, Scope: claims.Scope}}, r.Meta, "", b.opts.DelegatedTokenTTL)
 	if err != nil {
 		return nil, err
 	}

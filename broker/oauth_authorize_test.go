@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -475,6 +476,80 @@ func TestDecide_AdminApprovesOnlyOwnDomain(t *testing.T) {
 		}
 		if _, err := s.ActiveGrant(e.ctx, e.plain.ID, "example.com"); err == nil {
 			t.Errorf("other.org's admin created a grant for example.com")
+		}
+	})
+}
+
+// TestSignIn_Throttled_RetryAfterIsWhenTheWindowEnds: Retry-After names the end of the
+// store's window (windows are aligned to the Unix epoch, store.RateLimits), so waiting
+// exactly that long is enough, also for a window that does not divide a day.
+func TestSignIn_Throttled_RetryAfterIsWhenTheWindowEnds(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store.Store) {
+		const window = 7 * time.Minute
+		e := oaOn(t, s, func(o *broker.Options) {
+			o.RateLimits.SigninPerAccount = broker.RateLimit{Limit: 1, Window: window}
+		})
+		// Put the clock 100 s into an epoch-aligned window.
+		w := int64(window.Seconds())
+		u := e.clock.Now().Unix()
+		e.clock.Advance(time.Duration((100-u%w+w)%w) * time.Second)
+		wantRetry := int(w - 100)
+
+		_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: "wrong", AdminOnly: true, Meta: e.meta()})
+		wantErrCode(t, err, broker.Unauthenticated)
+		_, err = e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: e.meta()})
+		be := wantErrCode(t, err, broker.TooManyRequests)
+		if be.RetryAfter != wantRetry {
+			t.Errorf("RetryAfter %d s, want %d s (the end of the epoch-aligned window)", be.RetryAfter, wantRetry)
+		}
+		e.clock.Advance(time.Duration(be.RetryAfter) * time.Second)
+		if _, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: e.meta()}); err != nil {
+			t.Errorf("after waiting Retry-After (%d s): %v", be.RetryAfter, err)
+		}
+	})
+}
+
+// TestAuthorize_ThrottledPerIP_PageNotRedirect: authorize requests per IP are limited; the
+// refusal is a page (no redirect) with Retry-After.
+func TestAuthorize_ThrottledPerIP_PageNotRedirect(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store.Store) {
+		e := oaOn(t, s, func(o *broker.Options) {
+			o.RateLimits.AuthorizePerIP = broker.RateLimit{Limit: 2, Window: time.Minute}
+		})
+		for range 2 {
+			e.mustAuthorize(t, oaQuery(e.plain))
+		}
+		_, err := e.authorize(oaQuery(e.plain))
+		be := wantErrCode(t, err, broker.TooManyRequests)
+		if !be.NoRedirect || be.RetryAfter <= 0 {
+			t.Errorf("NoRedirect=%v RetryAfter=%d", be.NoRedirect, be.RetryAfter)
+		}
+		other, err := e.b.Authorize(e.ctx, oaQuery(e.plain), broker.Meta{IP: "198.51.100.7"})
+		if err != nil || other.ID == "" {
+			t.Errorf("another IP is throttled too: %v", err)
+		}
+		e.clock.Advance(time.Minute)
+		e.mustAuthorize(t, oaQuery(e.plain))
+	})
+}
+
+// TestSignIn_ThrottledPerIP: failures from one address across accounts are limited too.
+func TestSignIn_ThrottledPerIP(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store.Store) {
+		e := oaOn(t, s, func(o *broker.Options) {
+			o.RateLimits.SigninPerIP = broker.RateLimit{Limit: 4, Window: time.Hour}
+		})
+		for i := range 4 {
+			_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: fmt.Sprintf("user%d@example.com", i), Password: "x", Meta: broker.Meta{IP: "203.0.113.9"}})
+			wantErrCode(t, err, broker.Unauthenticated)
+		}
+		_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: broker.Meta{IP: "203.0.113.9"}})
+		wantErrCode(t, err, broker.TooManyRequests)
+		if _, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: broker.Meta{IP: "203.0.113.10"}}); err != nil {
+			t.Errorf("another address: %v", err)
 		}
 	})
 }

@@ -75,9 +75,29 @@ func (b *Broker) refreshReused(ctx context.Context, client store.Client, old sto
 	return errorf(InvalidGrant, "the refresh token was already used; its token family is revoked")
 }
 
-// refreshSubject rotates a per-subject refresh token (SPEC §5); per-subject tokens come with
-// the Cronofy-compatible authorization, which this broker does not issue yet, so such a
-// token cannot exist.
-func (b *Broker) refreshSubject(context.Context, store.Client, store.RefreshToken, Meta) (*TokenResponse, error) {
-	return nil, errorf(InvalidGrant, "the refresh token is unknown, expired or revoked")
+// refreshSubject rotates a per-subject refresh token (SPEC §5): a new refresh token and a
+// new delegated JWT for that subject only.
+func (b *Broker) refreshSubject(ctx context.Context, client store.Client, old store.RefreshToken, m Meta) (*TokenResponse, error) {
+	g, err := b.activeGrant(ctx, old.GrantID)
+	if err != nil {
+		return nil, err
+	}
+	refresh := newSecret()
+	next := store.RefreshToken{Hash: HashSecret(refresh), FamilyID: old.FamilyID, GrantID: old.GrantID, ClientID: old.ClientID,
+		Domain: old.Domain, Kind: old.Kind, Subject: old.Subject, Scope: old.Scope, DelegatedScope: old.DelegatedScope,
+		IssuedAt: b.now().UTC()}
+	if _, err := b.store.RotateRefresh(ctx, old.Hash, b.now(), nil, next); err != nil {
+		switch {
+		case errors.Is(err, store.ErrUsed):
+			return nil, b.refreshReused(ctx, client, old, m)
+		case errors.Is(err, store.ErrNotFound):
+			return nil, errorf(InvalidGrant, "the refresh token is unknown, expired or revoked")
+		}
+		return nil, storeErr("rotate refresh", err)
+	}
+	if err := b.audit.Record(ctx, Event{Type: EvTokenRefreshed, Domain: g.Domain, ClientID: client.ID, GrantID: g.ID,
+		Subject: old.Subject, Scope: old.Scope, IP: m.IP, RequestID: m.RequestID}); err != nil {
+		return nil, err
+	}
+	return b.subjectTokens(ctx, g, old.Subject, old.Scope, old.FamilyID, refresh, m)
 }

@@ -115,6 +115,9 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	if err := checkPKCE(c.CodeChallenge, r.Params["code_verifier"], hasKey(r.Params, "code_verifier")); err != nil {
 		return nil, err
 	}
+	if c.Subject != "" {
+		return b.redeemSubjectCode(ctx, client, c, r.Meta)
+	}
 	g, err := b.activeGrant(ctx, c.GrantID)
 	if err != nil {
 		return nil, err

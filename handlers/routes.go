@@ -39,6 +39,7 @@ func Register(s *Server, b *broker.Broker, o RouteOptions) {
 	e.POST("/v1/delegated_tokens", api.mint)
 	e.POST("/v1/upstream_tokens", api.upstream)
 	e.POST("/v1/permissions", api.permissions)
+	e.POST("/v1/service_account_authorizations", api.subjectAuthorizations)
 	if o.DemoCallback {
 		e.GET("/demo/callback", demoCallback(pages, b.Issuer()), htmlErrors)
 	}

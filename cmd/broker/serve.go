@@ -54,6 +54,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	logger.InfoContext(ctx, "broker started", "issuer", cfg.Issuer, "listen", cfg.Listen, "store", storeKind(e), "domains", len(e.providers))
 	go housekeeping(ctx, e, b, logger)
+	go b.RunDeliveries(ctx)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}
