@@ -37,6 +37,8 @@ func commands() []command {
 		{[]string{"apikeys", "create"}, "create an API key: --role auditor|operator|introspect [--domain D]", runAPIKeysCreate},
 		{[]string{"apikeys", "list"}, "list API keys", runAPIKeysList},
 		{[]string{"apikeys", "delete"}, "delete an API key: apikeys delete ID", runAPIKeysDelete},
+		{[]string{"keys", "list"}, "list the delegated-token signing keys", runKeysList},
+		{[]string{"keys", "rotate"}, "add a new signing key; the old one stays published until its tokens expire", runKeysRotate},
 		{[]string{"scopes", "explain"}, "explain scopes in plain language: scopes explain S…", runScopesExplain},
 	}
 }
