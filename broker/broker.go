@@ -57,6 +57,9 @@ type Broker struct {
 	audit     *Recorder
 	keys      *Keyring
 	grants    grantCache
+	clients   clientCache
+	blocks    blocks
+	usage     usage
 	wake      chan struct{} // nudges RunDeliveries when work is queued
 }
 

@@ -72,7 +72,7 @@ func (b *Broker) authenticateClient(ctx context.Context, in ClientCredentialsIn,
 	if in.HasBasic {
 		secret = in.BasicSecret
 	}
-	c, err := b.store.GetClient(ctx, claimed)
+	c, err := b.client(ctx, claimed)
 	if errors.Is(err, store.ErrNotFound) || claimed == "" {
 		sameHash(secret, strings.Repeat("0", 64)) // same work as a known client
 		return store.Client{}, b.clientAuthFailed(ctx, claimed, m, in.HasBasic, "unknown client")
@@ -133,7 +133,7 @@ func (b *Broker) authenticateAssertion(ctx context.Context, in ClientCredentials
 	if err := b.clientAuthThrottled(ctx, clientID, m); err != nil {
 		return store.Client{}, err
 	}
-	c, err := b.store.GetClient(ctx, clientID)
+	c, err := b.client(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) || clientID == "" {
 		return store.Client{}, b.clientAuthFailed(ctx, clientID, m, false, "unknown client")
 	}

@@ -206,8 +206,8 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 	if err := b.audit.Record(ctx, events...); err != nil {
 		return nil, err
 	}
-	if err := b.store.RecordGrantUse(ctx, g.ID, now, len(good)); err != nil {
-		return nil, storeErr("record grant use", err)
+	if err := b.recordUse(ctx, g.ID, now, len(good)); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -43,7 +43,7 @@ func (b *Broker) jwtBearer(ctx context.Context, authed *store.Client, r TokenReq
 		}
 		client = *authed
 	} else {
-		c, err := b.store.GetClient(ctx, unverified.Issuer)
+		c, err := b.client(ctx, unverified.Issuer)
 		if errors.Is(err, store.ErrNotFound) || unverified.Issuer == "" {
 			return bad("the assertion's iss is not a registered client")
 		}

@@ -79,8 +79,8 @@ func (b *Broker) SignIn(ctx context.Context, r SignInRequest) (SignedIn, error) 
 	if r.AdminOnly && !person.IsAdmin {
 		return fail("not_an_administrator", Forbidden, email+" does not administer any domain configured on this broker")
 	}
-	if err := b.store.ResetLimit(ctx, acctKey); err != nil {
-		return SignedIn{}, storeErr("rate limit", err)
+	if err := b.clearFailures(ctx, acctKey); err != nil {
+		return SignedIn{}, err
 	}
 	kind := store.SessionSubject
 	if person.IsAdmin {

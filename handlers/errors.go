@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -230,6 +231,9 @@ func authParam(s string) string {
 // otherwise (the access log already records the status).
 func (s *Server) logError(c echo.Context, err error, res resolved) {
 	ctx := c.Request().Context()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		res.level = slog.LevelDebug // the client went away; nobody needs to act
+	}
 	if !s.logger.Enabled(ctx, res.level) {
 		return
 	}

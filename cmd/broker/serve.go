@@ -54,7 +54,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	logger.InfoContext(ctx, "broker started", "issuer", cfg.Issuer, "listen", cfg.Listen, "store", storeKind(e), "domains", len(e.providers))
 	go housekeeping(ctx, e, b, logger)
-	go b.RunDeliveries(ctx)
+	go b.Run(ctx)
+	if addr := c.getenv(pprofEnv); addr != "" {
+		go servePprof(ctx, addr, logger)
+	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// scenario is one workload: do sends one request and reports how many tokens it produced.
+type scenario struct {
+	name string
+	do   func(ctx context.Context, worker int) (tokens int, err error)
+}
+
+// result is what one scenario measured.
+type result struct {
+	Scenario        string  `json:"scenario"`
+	PeakRPS         float64 `json:"peak_rps"`
+	PeakTokensPS    float64 `json:"peak_tokens_per_s"`
+	PeakConcurrency int     `json:"peak_concurrency"`
+	HalfRPS         float64 `json:"half_peak_rps"`
+	P50ms           float64 `json:"p50_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	Errors          int64   `json:"errors"`
+	FirstError      string  `json:"first_error,omitempty"`
+}
+
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = 1024, 1024, 1024
+	return &http.Client{Transport: t, Timeout: 10 * time.Second}
+}
+
+// measure finds the peak with a closed loop at rising concurrency, then runs an open loop
+// at half the peak rate and reports its latency (measured from each request's scheduled
+// start, so a stall is not hidden).
+func measure(ctx context.Context, sc scenario, o options) result {
+	r := result{Scenario: sc.name}
+	var firstErr atomic.Value
+	note := func(err error) {
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err.Error())
+		}
+	}
+	for _, c := range o.concurrency {
+		ok, tokens, errs := closedLoop(ctx, sc, c, o.duration, note)
+		r.Errors += errs
+		rps := float64(ok) / o.duration.Seconds()
+		if rps > r.PeakRPS {
+			r.PeakRPS, r.PeakTokensPS, r.PeakConcurrency = rps, float64(tokens)/o.duration.Seconds(), c
+		} else if rps < 0.9*r.PeakRPS {
+			break // past the peak
+		}
+	}
+	if r.PeakRPS > 0 {
+		lat, ok, errs := openLoop(ctx, sc, r.PeakRPS/2, o.duration, note)
+		r.Errors += errs
+		r.HalfRPS = float64(ok) / o.duration.Seconds()
+		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
+	}
+	if v := firstErr.Load(); v != nil {
+		r.FirstError = v.(string)
+	}
+	return r
+}
+
+func closedLoop(ctx context.Context, sc scenario, conc int, d time.Duration, note func(error)) (ok, tokens, errs int64) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				n, err := sc.do(ctx, w)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					atomic.AddInt64(&errs, 1)
+					note(err)
+					continue
+				}
+				atomic.AddInt64(&ok, 1)
+				atomic.AddInt64(&tokens, int64(n))
+			}
+		}(w)
+	}
+	wg.Wait()
+	return ok, tokens, errs
+}
+
+func openLoop(ctx context.Context, sc scenario, rate float64, d time.Duration, note func(error)) (lat []time.Duration, ok, errs int64) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	interval := time.Duration(float64(time.Second) / rate)
+	const workers = 512
+	jobs := make(chan time.Time, workers)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for due := range jobs {
+				_, err := sc.do(context.WithoutCancel(ctx), w)
+				took := time.Since(due)
+				if err != nil {
+					atomic.AddInt64(&errs, 1)
+					note(err)
+					continue
+				}
+				atomic.AddInt64(&ok, 1)
+				mu.Lock()
+				lat = append(lat, took)
+				mu.Unlock()
+			}
+		}(w)
+	}
+	start := time.Now()
+	for i := 0; ; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- due
+	}
+	close(jobs)
+	wg.Wait()
+	return lat, ok, errs
+}
+
+func percentile(lat []time.Duration, q float64) float64 {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	i := int(q * float64(len(lat)-1))
+	return float64(lat[i]) / float64(time.Millisecond)
+}
