@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -97,7 +98,13 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	maxTTL := max(o.DelegatedTokenTTL, time.Hour)
 	b.keys = NewKeyring(o.Store, o.Sealer, o.SigningAlgorithm, maxTTL, o.Now)
 	if err := b.keys.Load(ctx); err != nil {
-		return nil, fmt.Errorf("loading signing keys: %w", err)
+		var be *Error
+		if !errors.As(err, &be) || be.Code != TemporarilyUnavailable {
+			return nil, fmt.Errorf("loading signing keys: %w", err)
+		}
+		// The store is down at start (SPEC §10): serve anyway, answer 503 until it is back;
+		// Keys().Refresh, called by the housekeeping loop, loads the keys then.
+		b.log.WarnContext(ctx, "store unreachable at start; signing keys load when it returns", "err", err)
 	}
 	return b, nil
 }

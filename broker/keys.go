@@ -107,8 +107,11 @@ func (k *Keyring) install(keys []store.SigningKey) error {
 // with a rotated key within maxAge. Errors leave the loaded keys in place.
 func (k *Keyring) Refresh(ctx context.Context, maxAge time.Duration) error {
 	k.mu.RLock()
-	fresh := k.now().Sub(k.loadedAt) < maxAge
+	fresh, loaded := k.now().Sub(k.loadedAt) < maxAge, k.current != nil
 	k.mu.RUnlock()
+	if !loaded {
+		return k.Load(ctx) // never loaded: the store was down at start
+	}
 	if fresh {
 		return nil
 	}

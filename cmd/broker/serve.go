@@ -33,6 +33,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer e.Close()
 	cfg := e.cfg
 	logger := slog.New(handlers.NewContextLogHandler(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()})))
+	useRedisLogger(logger)
 
 	if len(cfg.Domains) == 0 {
 		if err := ensureDemo(ctx, e, c.stdout); err != nil {
