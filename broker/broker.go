@@ -72,6 +72,16 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	// The SPEC's defaults (§2, §3, §4), for embedders that leave the TTLs unset.
+	if o.CodeTTL <= 0 {
+		o.CodeTTL = 300 * time.Second
+	}
+	if o.AccessTokenTTL <= 0 {
+		o.AccessTokenTTL = 1800 * time.Second
+	}
+	if o.DelegatedTokenTTL <= 0 {
+		o.DelegatedTokenTTL = 600 * time.Second
+	}
 	if o.DelegatedTokenAudience == "" {
 		o.DelegatedTokenAudience = o.Issuer
 	}

@@ -153,9 +153,38 @@ func (b *Broker) Decide(ctx context.Context, d Decision) (string, error) {
 		Policy:     store.SubjectPolicy{Groups: splitList(d.PolicyGroups, false), Emails: splitList(d.PolicyEmails, true), ResourcesOnly: d.ResourcesOnly},
 		ApprovedBy: s.Email, ApprovedAt: now, Status: store.GrantActive,
 	}
+	// The audit events are written first: if that fails, nothing has changed (the grant
+	// this approval replaces is still active). The replaced grant is read here for the
+	// event; CreateGrant replaces atomically whatever is active at that moment.
+	prev, err := b.store.ActiveGrant(ctx, p.ClientID, s.Domain)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", storeErr("active grant", err)
+	}
+	revoked := func(id string) Event {
+		r := ev
+		r.Type, r.GrantID, r.Error = EvGrantRevoked, id, "replaced_by_new_approval"
+		return r
+	}
+	var events []Event
+	if prev.ID != "" {
+		events = append(events, revoked(prev.ID))
+	}
+	ev.GrantID = g.ID
+	approved, issued := ev, ev
+	approved.Type, issued.Type = EvAuthorizationApproved, EvCodeIssued
+	events = append(events, approved, issued)
+	if err := b.audit.Record(ctx, events...); err != nil {
+		return "", err
+	}
 	replaced, err := b.store.CreateGrant(ctx, g)
 	if err != nil {
 		return "", storeErr("create grant", err)
+	}
+	if replaced != "" && replaced != prev.ID {
+		// Another approval raced ours; the grant we actually replaced gets its event too.
+		if err := b.audit.Record(ctx, revoked(replaced)); err != nil {
+			b.log.ErrorContext(ctx, "auditing a replaced grant failed", "grant_id", replaced, "err", err)
+		}
 	}
 	code := NewCode()
 	c := store.Code{
@@ -165,19 +194,6 @@ func (b *Broker) Decide(ctx context.Context, d Decision) (string, error) {
 	}
 	if err := b.store.PutCode(ctx, c); err != nil {
 		return "", storeErr("put code", err)
-	}
-	events := []Event{}
-	if replaced != "" {
-		r := ev
-		r.Type, r.GrantID, r.Error = EvGrantRevoked, replaced, "replaced_by_new_approval"
-		events = append(events, r)
-	}
-	ev.GrantID = g.ID
-	approved, issued := ev, ev
-	approved.Type, issued.Type = EvAuthorizationApproved, EvCodeIssued
-	events = append(events, approved, issued)
-	if err := b.audit.Record(ctx, events...); err != nil {
-		return "", err
 	}
 	return b.redirectWith(p.RedirectURI, url.Values{"code": {code}, "state": {p.State}}), nil
 }

@@ -37,7 +37,7 @@ type IntrospectRequest struct {
 // an introspect API key sees all. Unknown, expired, revoked and foreign tokens are
 // {"active": false}.
 func (b *Broker) Introspect(ctx context.Context, r IntrospectRequest) (*Introspection, error) {
-	owner := ""
+	owner, onlyDomain := "", ""
 	if r.APIKey != "" {
 		k, err := b.AuthenticateAPIKey(ctx, r.APIKey)
 		if err != nil {
@@ -46,6 +46,9 @@ func (b *Broker) Introspect(ctx context.Context, r IntrospectRequest) (*Introspe
 		if err := k.requireRole(store.RoleIntrospect); err != nil {
 			return nil, err
 		}
+		// Spec is silent on an introspect key limited to a domain; §9's rule (a limited
+		// key sees only its domain) is the safer reading.
+		onlyDomain = k.Domain
 	} else {
 		c, err := b.authenticateClient(ctx, r.Client, r.Meta)
 		if err != nil {
@@ -61,7 +64,7 @@ func (b *Broker) Introspect(ctx context.Context, r IntrospectRequest) (*Introspe
 	if err != nil {
 		return nil, err
 	}
-	if !in.Active || owner != "" && in.ClientID != owner {
+	if !in.Active || owner != "" && in.ClientID != owner || onlyDomain != "" && in.Domain != onlyDomain {
 		return &Introspection{Active: false}, nil
 	}
 	if in.UnrestrictedCalendars == nil {

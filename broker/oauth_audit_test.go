@@ -13,8 +13,8 @@ import (
 	"github.com/enterprise-connect/broker/store"
 )
 
-// reAuditTime is SPEC §9's event time: RFC 3339 UTC with milliseconds.
-var reAuditTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+// oaReAuditTime is SPEC §9's event time: RFC 3339 UTC with milliseconds.
+var oaReAuditTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
 // TestAudit_FullFlowAndFailures_EventsChainedAndSecretFree runs the admin flow and every
 // failure SPEC §9 names, then checks the event types, each event's fields, the hash chains,
@@ -27,7 +27,7 @@ func TestAudit_FullFlowAndFailures_EventsChainedAndSecretFree(t *testing.T) {
 		// The flow.
 		f := e.flow(t, e.plain, oaFlowOpts{PKCE: true, Pairs: []string{"login_hint", oaAdminEmail}})
 		res := e.redeem(t, e.plain, f)
-		flowTypes := auditTypes(e.auditEvents(t))
+		flowTypes := oaAuditTypes(e.auditEvents(t))
 		for _, typ := range []string{"authorization.requested", "authorization.approved", "code.issued", "code.redeemed", "token.issued"} {
 			if flowTypes[typ] == 0 {
 				t.Errorf("after a full flow, no %s event (have %v)", typ, flowTypes)
@@ -47,12 +47,11 @@ func TestAudit_FullFlowAndFailures_EventsChainedAndSecretFree(t *testing.T) {
 		if _, err := e.token(broker.ClientCredentialsIn{ClientID: "cli_unknown", ClientSecret: e.plain.Secret, HasClientSecret: true}, oaBogusCode); err == nil {
 			t.Fatal("unknown client authenticated")
 		}
-		if _, err := e.token(basic(e.plain), redeemParams(e.plain, f)); err == nil {
+		if _, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f)); err == nil {
 			t.Fatal("code reused")
 		}
 		r2, _ := e.tokens(t, e.single, oaFlowOpts{})
-		r3, err := e.refresh(e.single, r2.RefreshToken)
-		if err != nil {
+		if _, err := e.refresh(e.single, r2.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.refresh(e.single, r2.RefreshToken); err == nil {
@@ -67,14 +66,12 @@ func TestAudit_FullFlowAndFailures_EventsChainedAndSecretFree(t *testing.T) {
 		}
 		e.flow(t, e.jwtc, oaFlowOpts{Decision: "deny"})
 		a := e.assertion(t, e.jwtc, "EdDSA", nil)
-		if _, err := e.token(assertionCreds(a), oaBogusCode); err == nil {
+		if _, err := e.token(oaAssertionCreds(a), oaBogusCode); err == nil {
 			t.Fatal("bogus code redeemed")
 		}
-		_ = res
-		_ = r3
 
 		evs := e.auditEvents(t)
-		types := auditTypes(evs)
+		types := oaAuditTypes(evs)
 		for _, typ := range []string{"signin.failed", "client_auth.failed", "code.reused", "refresh.reused", "token.revoked", "grant.revoked",
 			"authorization.denied", "token.refreshed"} {
 			if types[typ] == 0 {
@@ -90,7 +87,7 @@ func TestAudit_FullFlowAndFailures_EventsChainedAndSecretFree(t *testing.T) {
 			if ev.ID == "" || ev.Hash == "" || len(ev.PrevHash) != 64 || len(ev.Hash) != 64 {
 				t.Errorf("event %+v: id/hash/prev_hash malformed", ev)
 			}
-			if !reAuditTime.MatchString(ev.Time) {
+			if !oaReAuditTime.MatchString(ev.Time) {
 				t.Errorf("event %s time %q is not RFC 3339 UTC with milliseconds", ev.Type, ev.Time)
 			}
 			if ev.Result != "success" && ev.Result != "failure" {
@@ -153,8 +150,8 @@ func (f *oaFailingAudit) AppendAudit(ctx context.Context, domain, prevHash strin
 	return f.Store.AppendAudit(ctx, domain, prevHash, events)
 }
 
-// wantFailClosed fails unless err is temporarily_unavailable or server_error.
-func wantFailClosed(t *testing.T, what string, err error) {
+// oaWantFailClosed fails unless err is temporarily_unavailable or server_error.
+func oaWantFailClosed(t *testing.T, what string, err error) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s succeeded although the audit append failed", what)
@@ -176,18 +173,18 @@ func TestAudit_AppendFails_TokenExchangeFailsClosed(t *testing.T) {
 		ok, _ := e.tokens(t, e.single, oaFlowOpts{})
 
 		fs.fail.Store(true)
-		res, err := e.token(basic(e.plain), redeemParams(e.plain, f))
-		wantFailClosed(t, "code exchange", err)
+		res, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f))
+		oaWantFailClosed(t, "code exchange", err)
 		if res != nil {
 			t.Fatalf("a token came back: %+v", res)
 		}
 		res, err = e.refresh(e.single, ok.RefreshToken)
-		wantFailClosed(t, "refresh", err)
+		oaWantFailClosed(t, "refresh", err)
 		if res != nil {
 			t.Fatalf("a refreshed token came back: %+v", res)
 		}
 		_, err = e.authorize(oaQuery(e.plain))
-		wantFailClosed(t, "authorize", err)
+		oaWantFailClosed(t, "authorize", err)
 
 		fs.fail.Store(false)
 		// The store is fine again: new flows work without a restart.
@@ -213,7 +210,7 @@ func TestAudit_ApprovalFailsOnAudit_NoUnauditedRevocation(t *testing.T) {
 		v := e.consent(t, p.ID, cookie)
 		fs.fail.Store(true)
 		_, err := e.decide(broker.Decision{RequestID: p.ID, CSRF: v.CSRF, Cookie: cookie, Decision: "approve"})
-		wantFailClosed(t, "approval", err)
+		oaWantFailClosed(t, "approval", err)
 		fs.fail.Store(false)
 
 		g, err := s.GetGrant(e.ctx, old.ServiceAccountID)

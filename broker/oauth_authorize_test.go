@@ -83,7 +83,7 @@ func TestAuthorize_ValidationOrder(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := e.authorize(tc.q)
-				be := wantErrCode(t, err, tc.wantCode)
+				be := oaWantErrCode(t, err, tc.wantCode)
 				if be.Description == "" {
 					t.Errorf("error_description is empty")
 				}
@@ -187,7 +187,7 @@ func TestSignIn_Errors(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				res, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: tc.email, Password: tc.pw, AdminOnly: tc.adminOnly, Meta: e.meta()})
 				if tc.wantCode != "" {
-					wantErrCode(t, err, tc.wantCode)
+					oaWantErrCode(t, err, tc.wantCode)
 					if res.Cookie != "" {
 						t.Errorf("a refused sign-in returned a cookie")
 					}
@@ -222,10 +222,10 @@ func TestSignIn_ThrottledPerAccount_ResetsAfterWindow(t *testing.T) {
 			if err := try("wrong-" + string(rune('a'+i))); err == nil {
 				t.Fatal("a wrong password signed in")
 			} else {
-				wantErrCode(t, err, broker.Unauthenticated)
+				oaWantErrCode(t, err, broker.Unauthenticated)
 			}
 		}
-		be := wantErrCode(t, try(oaAdminPW), broker.TooManyRequests)
+		be := oaWantErrCode(t, try(oaAdminPW), broker.TooManyRequests)
 		if be.RetryAfter <= 0 || be.RetryAfter > int(oaSigninWindow.Seconds()) {
 			t.Errorf("RetryAfter=%d, want in (0, %d]", be.RetryAfter, int(oaSigninWindow.Seconds()))
 		}
@@ -250,11 +250,11 @@ func TestConsent_AdminOfOtherDomainThanHint_Forbidden(t *testing.T) {
 				p := e.mustAuthorize(t, oaQuery(e.plain, "login_hint", hint))
 				cookie := e.signIn(t, oaAdminEmail, oaAdminPW, true)
 				_, err := e.b.Consent(e.ctx, p.ID, cookie)
-				wantErrCode(t, err, broker.Forbidden)
+				oaWantErrCode(t, err, broker.Forbidden)
 				// A CSRF token of the right admin's own session for another request does not help;
 				// but even forging the decision without a page is refused on the domain.
 				_, err = e.decide(broker.Decision{RequestID: p.ID, CSRF: "x", Cookie: cookie, Decision: "approve"})
-				wantErrCode(t, err, broker.Forbidden)
+				oaWantErrCode(t, err, broker.Forbidden)
 				// The right administrator can still decide.
 				other := e.signIn(t, oaOtherAdminEmail, oaOtherAdminPW, true)
 				v := e.consent(t, p.ID, other)
@@ -300,15 +300,15 @@ func TestConsent_NotSignedInAsAdmin_Unauthenticated(t *testing.T) {
 		for name, cookie := range map[string]string{"none": "", "unknown": "not-a-session", "subject session": subject} {
 			t.Run(name, func(t *testing.T) {
 				_, err := e.b.Consent(e.ctx, p.ID, cookie)
-				wantErrCode(t, err, broker.Unauthenticated)
+				oaWantErrCode(t, err, broker.Unauthenticated)
 				_, err = e.decide(broker.Decision{RequestID: p.ID, CSRF: "x", Cookie: cookie, Decision: "approve"})
-				wantErrCode(t, err, broker.Unauthenticated)
+				oaWantErrCode(t, err, broker.Unauthenticated)
 			})
 		}
 		t.Run("unknown request", func(t *testing.T) {
 			admin := e.signIn(t, oaAdminEmail, oaAdminPW, true)
 			_, err := e.b.Consent(e.ctx, "nope", admin)
-			be := wantErrCode(t, err, broker.InvalidRequest)
+			be := oaWantErrCode(t, err, broker.InvalidRequest)
 			if !be.NoRedirect {
 				t.Errorf("an unknown request must not redirect")
 			}
@@ -349,7 +349,7 @@ func TestDecide_BadCSRFOrCrossSite_ForbiddenAndNothingConsumed(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				to, err := e.decide(tc.d)
-				be := wantErrCode(t, err, tc.want)
+				be := oaWantErrCode(t, err, tc.want)
 				if to != "" || !be.NoRedirect {
 					t.Errorf("redirect %q NoRedirect=%v, want a page", to, be.NoRedirect)
 				}
@@ -360,11 +360,11 @@ func TestDecide_BadCSRFOrCrossSite_ForbiddenAndNothingConsumed(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the genuine decision after refused ones: %v", err)
 		}
-		if u, _ := url.Parse(to); !reCode.MatchString(u.Query().Get("code")) {
+		if u, _ := url.Parse(to); !oaReCode.MatchString(u.Query().Get("code")) {
 			t.Errorf("redirect %q carries no code", to)
 		}
 		_, err = e.decide(broker.Decision{RequestID: p.ID, CSRF: v.CSRF, Cookie: cookie, Decision: "approve"})
-		wantErrCode(t, err, broker.InvalidRequest)
+		oaWantErrCode(t, err, broker.InvalidRequest)
 	})
 }
 
@@ -388,7 +388,7 @@ func TestDecide_Replayed_Refused(t *testing.T) {
 					if err == nil {
 						t.Fatalf("replayed %s after %s succeeded: %s", again, first, to)
 					}
-					wantErrCode(t, err, broker.InvalidRequest)
+					oaWantErrCode(t, err, broker.InvalidRequest)
 				}
 				if _, err := e.b.Consent(e.ctx, p.ID, cookie); err == nil {
 					t.Errorf("the consent page of a decided request still shows")
@@ -408,7 +408,7 @@ func TestDecide_PendingExpired_Refused(t *testing.T) {
 		v := e.consent(t, p.ID, cookie)
 		e.clock.Advance(broker.PendingTTL + time.Second)
 		_, err := e.decide(broker.Decision{RequestID: p.ID, CSRF: v.CSRF, Cookie: cookie, Decision: "approve"})
-		wantErrCode(t, err, broker.InvalidRequest)
+		oaWantErrCode(t, err, broker.InvalidRequest)
 	})
 }
 
@@ -440,8 +440,8 @@ func TestDecide_Approve_RedirectsCode(t *testing.T) {
 		e := oaOn(t, s)
 		f := e.flow(t, e.plain, oaFlowOpts{Pairs: []string{"redirect_uri", e.plain.RedirectURIs[1]}})
 		q := f.Redirect.Query()
-		if !reCode.MatchString(f.Code) {
-			t.Errorf("code %q does not match %s", f.Code, reCode)
+		if !oaReCode.MatchString(f.Code) {
+			t.Errorf("code %q does not match %s", f.Code, oaReCode)
 		}
 		if q.Get("state") != "st-123" || q.Get("iss") != oaIssuer || q.Get("tenant") != "7" || q.Has("error") {
 			t.Errorf("approve redirect %s", f.Redirect)
@@ -451,7 +451,7 @@ func TestDecide_Approve_RedirectsCode(t *testing.T) {
 		}
 		// Without state, no state parameter comes back.
 		g := e.flow(t, e.plain, oaFlowOpts{Pairs: []string{"state", oaDel}})
-		if g.Redirect.Query().Has("state") || !reCode.MatchString(g.Code) {
+		if g.Redirect.Query().Has("state") || !oaReCode.MatchString(g.Code) {
 			t.Errorf("approve redirect without state: %s", g.Redirect)
 		}
 	})
@@ -497,9 +497,9 @@ func TestSignIn_Throttled_RetryAfterIsWhenTheWindowEnds(t *testing.T) {
 		wantRetry := int(w - 100)
 
 		_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: "wrong", AdminOnly: true, Meta: e.meta()})
-		wantErrCode(t, err, broker.Unauthenticated)
+		oaWantErrCode(t, err, broker.Unauthenticated)
 		_, err = e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: e.meta()})
-		be := wantErrCode(t, err, broker.TooManyRequests)
+		be := oaWantErrCode(t, err, broker.TooManyRequests)
 		if be.RetryAfter != wantRetry {
 			t.Errorf("RetryAfter %d s, want %d s (the end of the epoch-aligned window)", be.RetryAfter, wantRetry)
 		}
@@ -522,7 +522,7 @@ func TestAuthorize_ThrottledPerIP_PageNotRedirect(t *testing.T) {
 			e.mustAuthorize(t, oaQuery(e.plain))
 		}
 		_, err := e.authorize(oaQuery(e.plain))
-		be := wantErrCode(t, err, broker.TooManyRequests)
+		be := oaWantErrCode(t, err, broker.TooManyRequests)
 		if !be.NoRedirect || be.RetryAfter <= 0 {
 			t.Errorf("NoRedirect=%v RetryAfter=%d", be.NoRedirect, be.RetryAfter)
 		}
@@ -544,10 +544,10 @@ func TestSignIn_ThrottledPerIP(t *testing.T) {
 		})
 		for i := range 4 {
 			_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: fmt.Sprintf("user%d@example.com", i), Password: "x", Meta: broker.Meta{IP: "203.0.113.9"}})
-			wantErrCode(t, err, broker.Unauthenticated)
+			oaWantErrCode(t, err, broker.Unauthenticated)
 		}
 		_, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: broker.Meta{IP: "203.0.113.9"}})
-		wantErrCode(t, err, broker.TooManyRequests)
+		oaWantErrCode(t, err, broker.TooManyRequests)
 		if _, err := e.b.SignIn(e.ctx, broker.SignInRequest{Email: oaAdminEmail, Password: oaAdminPW, AdminOnly: true, Meta: broker.Meta{IP: "203.0.113.10"}}); err != nil {
 			t.Errorf("another address: %v", err)
 		}

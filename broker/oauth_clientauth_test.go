@@ -32,25 +32,25 @@ func TestClientAuth_SecretMethods(t *testing.T) {
 			want      broker.ErrorCode
 			wantBasic bool
 		}{
-			{name: "basic", creds: basic(c), want: broker.InvalidGrant},
-			{name: "post", creds: post(c), want: broker.InvalidGrant},
+			{name: "basic", creds: oaBasic(c), want: broker.InvalidGrant},
+			{name: "post", creds: oaPost(c), want: broker.InvalidGrant},
 			{name: "basic with the same client_id in the body", creds: func() broker.ClientCredentialsIn {
-				in := basic(c)
+				in := oaBasic(c)
 				in.ClientID = c.ID
 				return in
 			}(), want: broker.InvalidGrant},
 			{name: "basic and post at once", creds: func() broker.ClientCredentialsIn {
-				in := basic(c)
+				in := oaBasic(c)
 				in.ClientID, in.ClientSecret, in.HasClientSecret = c.ID, c.Secret, true
 				return in
 			}(), want: broker.InvalidRequest},
 			{name: "basic and an assertion at once", creds: func() broker.ClientCredentialsIn {
-				in := basic(c)
+				in := oaBasic(c)
 				in.AssertionType, in.Assertion, in.HasAssertionType, in.HasAssn = broker.AssertionTypeJWTBearer, "a.b.c", true, true
 				return in
 			}(), want: broker.InvalidRequest},
 			{name: "post and an assertion at once", creds: func() broker.ClientCredentialsIn {
-				in := post(c)
+				in := oaPost(c)
 				in.AssertionType, in.Assertion, in.HasAssertionType, in.HasAssn = broker.AssertionTypeJWTBearer, "a.b.c", true, true
 				return in
 			}(), want: broker.InvalidRequest},
@@ -63,7 +63,7 @@ func TestClientAuth_SecretMethods(t *testing.T) {
 			{name: "basic unknown client", creds: broker.ClientCredentialsIn{HasBasic: true, BasicID: "cli_unknown", BasicSecret: c.Secret},
 				want: broker.InvalidClient, wantBasic: true},
 			{name: "basic with a different client_id in the body", creds: func() broker.ClientCredentialsIn {
-				in := basic(c)
+				in := oaBasic(c)
 				in.ClientID = other.ID
 				return in
 			}(), want: broker.InvalidClient, wantBasic: true},
@@ -76,12 +76,12 @@ func TestClientAuth_SecretMethods(t *testing.T) {
 				want: broker.InvalidClient},
 			{name: "none: client_id only", creds: broker.ClientCredentialsIn{ClientID: c.ID}, want: broker.InvalidClient},
 			{name: "none at all", creds: broker.ClientCredentialsIn{}, want: broker.InvalidClient},
-			{name: "JWKS client by secret still works", creds: post(e.jwtc), want: broker.InvalidGrant},
+			{name: "JWKS client by secret still works", creds: oaPost(e.jwtc), want: broker.InvalidGrant},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := e.token(tc.creds, oaBogusCode)
-				be := wantErrCode(t, err, tc.want)
+				be := oaWantErrCode(t, err, tc.want)
 				if tc.want == broker.InvalidClient && be.BasicAuth != tc.wantBasic {
 					t.Errorf("BasicAuth=%v, want %v", be.BasicAuth, tc.wantBasic)
 				}
@@ -102,7 +102,7 @@ func TestClientAuth_PrivateKeyJWT_EveryAlgorithm_RedeemsCode(t *testing.T) {
 				t.Run(alg+" aud "+aud, func(t *testing.T) {
 					f := e.flow(t, e.jwtc, oaFlowOpts{})
 					a := e.assertion(t, e.jwtc, alg, func(c *jwt.RegisteredClaims, _ *jwt.Token) { c.Audience = jwt.ClaimStrings{aud} })
-					res, err := e.token(assertionCreds(a), redeemParams(e.jwtc, f))
+					res, err := e.token(oaAssertionCreds(a), oaRedeemParams(e.jwtc, f))
 					if err != nil {
 						t.Fatalf("redeem with %s assertion: %v", alg, err)
 					}
@@ -216,10 +216,10 @@ func TestClientAuth_PrivateKeyJWT_Refused(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				in := assertionCreds(tc.assertion(t))
+				in := oaAssertionCreds(tc.assertion(t))
 				in.ClientID = tc.clientID
 				_, err := e.token(in, oaBogusCode)
-				be := wantErrCode(t, err, tc.want)
+				be := oaWantErrCode(t, err, tc.want)
 				if be.BasicAuth {
 					t.Errorf("BasicAuth set for an assertion")
 				}
@@ -235,18 +235,18 @@ func TestClientAuth_PrivateKeyJWT_JTIReused_InvalidClient(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store.Store) {
 		e := oaOn(t, s)
 		a := e.assertion(t, e.jwtc, "ES256", nil)
-		_, err := e.token(assertionCreds(a), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidGrant) // authenticated
-		_, err = e.token(assertionCreds(a), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidClient)
+		_, err := e.token(oaAssertionCreds(a), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidGrant) // authenticated
+		_, err = e.token(oaAssertionCreds(a), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidClient)
 
 		var jti string
 		b := e.assertion(t, e.jwtc, "EdDSA", func(c *jwt.RegisteredClaims, _ *jwt.Token) { jti = c.ID })
-		_, err = e.token(assertionCreds(b), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidGrant)
+		_, err = e.token(oaAssertionCreds(b), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		replay := e.assertion(t, e.jwtc, "RS256", func(c *jwt.RegisteredClaims, _ *jwt.Token) { c.ID = jti })
-		_, err = e.token(assertionCreds(replay), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidClient)
+		_, err = e.token(oaAssertionCreds(replay), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidClient)
 	})
 }
 
@@ -263,17 +263,17 @@ func TestClientAuth_FailuresThrottledPerClient(t *testing.T) {
 		bad := broker.ClientCredentialsIn{HasBasic: true, BasicID: e.plain.ID, BasicSecret: "wrong"}
 		for range 3 {
 			_, err := e.token(bad, oaBogusCode)
-			wantErrCode(t, err, broker.InvalidClient)
+			oaWantErrCode(t, err, broker.InvalidClient)
 		}
-		_, err := e.token(basic(e.plain), oaBogusCode)
-		be := wantErrCode(t, err, broker.TooManyRequests)
+		_, err := e.token(oaBasic(e.plain), oaBogusCode)
+		be := oaWantErrCode(t, err, broker.TooManyRequests)
 		if be.RetryAfter <= 0 {
 			t.Errorf("RetryAfter %d, want > 0", be.RetryAfter)
 		}
-		_, err = e.token(basic(e.single), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidGrant) // another client is not throttled
+		_, err = e.token(oaBasic(e.single), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidGrant) // another client is not throttled
 		e.clock.Advance(window)
-		_, err = e.token(basic(e.plain), oaBogusCode)
-		wantErrCode(t, err, broker.InvalidGrant)
+		_, err = e.token(oaBasic(e.plain), oaBogusCode)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 	})
 }

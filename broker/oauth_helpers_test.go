@@ -64,10 +64,10 @@ const (
 	oaSigninWindow = 15 * time.Minute
 )
 
-// reCode is SPEC §2's authorization code; reGrantID SPEC §0's grant id.
+// oaReCode is SPEC §2's authorization code; oaReGrantID SPEC §0's grant id.
 var (
-	reCode    = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
-	reGrantID = regexp.MustCompile(`^ser_[A-Za-z0-9]{24}$`)
+	oaReCode    = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
+	oaReGrantID = regexp.MustCompile(`^ser_[A-Za-z0-9]{24}$`)
 )
 
 // ---- clock ----
@@ -302,6 +302,7 @@ type oaEnv struct {
 	clock  *oaClock
 	keys   oaKeySet
 	sealer *broker.Sealer
+	opts   broker.Options
 
 	plain  oaClient // two redirect URIs (the second with a query)
 	single oaClient // one redirect URI
@@ -357,7 +358,7 @@ func newOAEnv(t *testing.T, s store.Store, mods ...func(*broker.Options)) *oaEnv
 	if err != nil {
 		t.Fatalf("broker.New: %v", err)
 	}
-	e := &oaEnv{t: t, ctx: ctx, store: s, b: b, clock: clock, keys: oaClientKeys(), sealer: sealer}
+	e := &oaEnv{ctx: ctx, store: s, b: b, clock: clock, keys: oaClientKeys(), sealer: sealer, opts: opts}
 	e.saw(oaAdminPW, oaAlicePW, oaBobPW, oaOtherAdminPW, oaCarolPW)
 	e.plain = e.createClient(t, broker.ClientSpec{
 		Name:           "Plain App",
@@ -386,6 +387,17 @@ func newOAEnv(t *testing.T, s store.Store, mods ...func(*broker.Options)) *oaEnv
 		JWKS:           e.keys.jwks,
 	})
 	return e
+}
+
+// replica builds another broker on the same store, key-encryption key, directory and clock:
+// a second replica of the same deployment (SPEC §10).
+func (e *oaEnv) replica(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(e.ctx, e.opts)
+	if err != nil {
+		t.Fatalf("broker.New (replica): %v", err)
+	}
+	return b
 }
 
 // oaOn is newOAEnv for forEachStore's fn.
@@ -554,13 +566,13 @@ func (e *oaEnv) flow(t *testing.T, c oaClient, o oaFlowOpts) oaFlow {
 
 // ---- token endpoint ----
 
-// basic authenticates as c with client_secret_basic.
-func basic(c oaClient) broker.ClientCredentialsIn {
+// oaBasic authenticates as c with client_secret_basic.
+func oaBasic(c oaClient) broker.ClientCredentialsIn {
 	return broker.ClientCredentialsIn{HasBasic: true, BasicID: c.ID, BasicSecret: c.Secret}
 }
 
-// post authenticates as c with client_secret_post.
-func post(c oaClient) broker.ClientCredentialsIn {
+// oaPost authenticates as c with client_secret_post.
+func oaPost(c oaClient) broker.ClientCredentialsIn {
 	return broker.ClientCredentialsIn{ClientID: c.ID, ClientSecret: c.Secret, HasClientSecret: true}
 }
 
@@ -578,8 +590,8 @@ func (e *oaEnv) token(creds broker.ClientCredentialsIn, params map[string]string
 	return tr, nil
 }
 
-// redeemParams are the parameters of redeeming f's code.
-func redeemParams(c oaClient, f oaFlow) map[string]string {
+// oaRedeemParams are the parameters of redeeming f's code.
+func oaRedeemParams(c oaClient, f oaFlow) map[string]string {
 	p := map[string]string{"grant_type": "authorization_code", "code": f.Code, "redirect_uri": f.Pending.RedirectURI}
 	if !f.Pending.RedirectURIGiven {
 		delete(p, "redirect_uri")
@@ -593,7 +605,7 @@ func redeemParams(c oaClient, f oaFlow) map[string]string {
 // redeem exchanges f's code for c and fails the test on error.
 func (e *oaEnv) redeem(t *testing.T, c oaClient, f oaFlow) *broker.TokenResponse {
 	t.Helper()
-	res, err := e.token(basic(c), redeemParams(c, f))
+	res, err := e.token(oaBasic(c), oaRedeemParams(c, f))
 	if err != nil {
 		t.Fatalf("redeeming the code: %v", err)
 	}
@@ -609,13 +621,13 @@ func (e *oaEnv) tokens(t *testing.T, c oaClient, o oaFlowOpts) (*broker.TokenRes
 
 // refresh rotates a refresh token.
 func (e *oaEnv) refresh(c oaClient, rt string) (*broker.TokenResponse, error) {
-	return e.token(basic(c), map[string]string{"grant_type": "refresh_token", "refresh_token": rt})
+	return e.token(oaBasic(c), map[string]string{"grant_type": "refresh_token", "refresh_token": rt})
 }
 
 // introspect asks, as client c, about tok.
 func (e *oaEnv) introspect(t *testing.T, c oaClient, tok string) *broker.Introspection {
 	t.Helper()
-	in, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{"token": tok}, Client: basic(c), Meta: e.meta()})
+	in, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{"token": tok}, Client: oaBasic(c), Meta: e.meta()})
 	if err != nil {
 		t.Fatalf("Introspect: %v", err)
 	}
@@ -630,7 +642,7 @@ func (e *oaEnv) active(t *testing.T, c oaClient, tok string) bool {
 
 // revoke revokes as client c.
 func (e *oaEnv) revoke(c oaClient, params map[string]string) error {
-	return e.b.Revoke(e.ctx, broker.RevokeRequest{Params: params, Client: basic(c), Meta: e.meta()})
+	return e.b.Revoke(e.ctx, broker.RevokeRequest{Params: params, Client: oaBasic(c), Meta: e.meta()})
 }
 
 // ---- private_key_jwt ----
@@ -673,15 +685,15 @@ func (e *oaEnv) assertion(t *testing.T, c oaClient, alg string, edit func(*jwt.R
 	return s
 }
 
-// assertionCreds authenticates with a client assertion.
-func assertionCreds(a string) broker.ClientCredentialsIn {
+// oaAssertionCreds authenticates with a client assertion.
+func oaAssertionCreds(a string) broker.ClientCredentialsIn {
 	return broker.ClientCredentialsIn{AssertionType: broker.AssertionTypeJWTBearer, Assertion: a, HasAssertionType: true, HasAssn: true}
 }
 
 // ---- errors ----
 
-// wantErrCode fails the test unless err is a *broker.Error with code want, and returns it.
-func wantErrCode(t *testing.T, err error, want broker.ErrorCode) *broker.Error {
+// oaWantErrCode fails the test unless err is a *broker.Error with code want, and returns it.
+func oaWantErrCode(t *testing.T, err error, want broker.ErrorCode) *broker.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %s", want)
@@ -718,8 +730,8 @@ func (e *oaEnv) auditEvents(t *testing.T) []store.AuditEvent {
 	return nil
 }
 
-// auditTypes counts events by type.
-func auditTypes(evs []store.AuditEvent) map[string]int {
+// oaAuditTypes counts events by type.
+func oaAuditTypes(evs []store.AuditEvent) map[string]int {
 	n := map[string]int{}
 	for _, ev := range evs {
 		n[ev.Type]++

@@ -47,7 +47,7 @@ func TestIntrospect_OwnTokens_EveryField(t *testing.T) {
 		}
 		// The hint only changes the lookup order.
 		in, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{"token": res.AccessToken, "token_type_hint": "refresh_token"},
-			Client: post(e.plain), Meta: e.meta()})
+			Client: oaPost(e.plain), Meta: e.meta()})
 		if err != nil || !in.Active || in.TokenType != "bearer" {
 			t.Errorf("introspection with a wrong hint: %+v, %v", in, err)
 		}
@@ -89,13 +89,13 @@ func TestIntrospect_Callers(t *testing.T) {
 			}
 		})
 		t.Run("token missing", func(t *testing.T) {
-			_, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{}, Client: basic(e.plain), Meta: e.meta()})
-			wantErrCode(t, err, broker.InvalidRequest)
+			_, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{}, Client: oaBasic(e.plain), Meta: e.meta()})
+			oaWantErrCode(t, err, broker.InvalidRequest)
 		})
 		t.Run("client auth fails", func(t *testing.T) {
 			_, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{"token": res.AccessToken},
 				Client: broker.ClientCredentialsIn{ClientID: e.plain.ID, ClientSecret: "x", HasClientSecret: true}, Meta: e.meta()})
-			wantErrCode(t, err, broker.InvalidClient)
+			oaWantErrCode(t, err, broker.InvalidClient)
 		})
 		t.Run("introspect key sees all", func(t *testing.T) {
 			for _, tok := range []string{res.AccessToken, res.RefreshToken} {
@@ -110,15 +110,45 @@ func TestIntrospect_Callers(t *testing.T) {
 		})
 		t.Run("auditor key forbidden", func(t *testing.T) {
 			_, err := byKey(auditorKey, res.AccessToken)
-			wantErrCode(t, err, broker.Forbidden)
+			oaWantErrCode(t, err, broker.Forbidden)
 		})
 		t.Run("operator key forbidden", func(t *testing.T) {
 			_, err := byKey(operatorKey, res.AccessToken)
-			wantErrCode(t, err, broker.Forbidden)
+			oaWantErrCode(t, err, broker.Forbidden)
 		})
 		t.Run("unknown key unauthenticated", func(t *testing.T) {
 			_, err := byKey("eck_nope", res.AccessToken)
-			wantErrCode(t, err, broker.Unauthenticated)
+			oaWantErrCode(t, err, broker.Unauthenticated)
 		})
+	})
+}
+
+// TestIntrospect_DomainLimitedKey_SeesOnlyItsDomain: SPEC §9 — "a key limited to a domain
+// sees only that domain"; an introspect key made with --domain other.org must not reveal
+// example.com's tokens (STYLE §12: the safer reading of §8's "see all").
+func TestIntrospect_DomainLimitedKey_SeesOnlyItsDomain(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store.Store) {
+		e := oaOn(t, s)
+		mine, _ := e.tokens(t, e.plain, oaFlowOpts{Email: oaOtherAdminEmail, Password: oaOtherAdminPW})
+		theirs, _ := e.tokens(t, e.single, oaFlowOpts{})
+		k, err := broker.CreateAPIKey(e.ctx, s, "introspect", "other.org", func(d string) bool { return d == "other.org" || d == "example.com" }, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.saw(k.Key)
+		ask := func(tok string) *broker.Introspection {
+			in, err := e.b.Introspect(e.ctx, broker.IntrospectRequest{Params: map[string]string{"token": tok}, APIKey: k.Key, Meta: e.meta()})
+			if err != nil {
+				t.Fatalf("Introspect: %v", err)
+			}
+			return in
+		}
+		if in := ask(mine.AccessToken); !in.Active || in.Domain != "other.org" {
+			t.Errorf("own domain's token: %+v", in)
+		}
+		if in := ask(theirs.AccessToken); in.Active || in.Domain != "" {
+			t.Errorf("a key limited to other.org introspected example.com's token: active=%v domain=%q client=%q", in.Active, in.Domain, in.ClientID)
+		}
 	})
 }

@@ -55,14 +55,14 @@ func TestRefresh_ReplayedRotatedToken_RevokesFamily(t *testing.T) {
 			t.Fatalf("refresh: %v", err)
 		}
 		_, err = e.refresh(e.plain, first.RefreshToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		for name, tok := range map[string]string{"first access": first.AccessToken, "new access": second.AccessToken, "new refresh": second.RefreshToken} {
 			if e.active(t, e.plain, tok) {
 				t.Errorf("%s token still active after the replay", name)
 			}
 		}
 		_, err = e.refresh(e.plain, second.RefreshToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		if !e.active(t, e.single, other.AccessToken) {
 			t.Error("another client's family was revoked")
 		}
@@ -77,7 +77,7 @@ func TestRefresh_OtherClientsToken_InvalidGrantAndUntouched(t *testing.T) {
 		e := oaOn(t, s)
 		first, _ := e.tokens(t, e.plain, oaFlowOpts{})
 		_, err := e.refresh(e.single, first.RefreshToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		if _, err := e.refresh(e.plain, first.RefreshToken); err != nil {
 			t.Errorf("the owner's refresh after another client tried: %v", err)
 		}
@@ -102,6 +102,6 @@ func TestRefresh_AccessTokenExpires(t *testing.T) {
 			t.Errorf("refresh after the access token expired: %v", err)
 		}
 		_, err := e.refresh(e.plain, first.AccessToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 	})
 }

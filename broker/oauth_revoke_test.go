@@ -28,12 +28,12 @@ func TestRevoke_UnknownTokens_NoError(t *testing.T) {
 			})
 		}
 		t.Run("token and sub missing", func(t *testing.T) {
-			wantErrCode(t, e.revoke(e.plain, map[string]string{}), broker.InvalidRequest)
+			oaWantErrCode(t, e.revoke(e.plain, map[string]string{}), broker.InvalidRequest)
 		})
 		t.Run("client authentication required", func(t *testing.T) {
 			err := e.b.Revoke(e.ctx, broker.RevokeRequest{Params: map[string]string{"token": "x"},
 				Client: broker.ClientCredentialsIn{HasBasic: true, BasicID: e.plain.ID, BasicSecret: "wrong"}, Meta: e.meta()})
-			be := wantErrCode(t, err, broker.InvalidClient)
+			be := oaWantErrCode(t, err, broker.InvalidClient)
 			if !be.BasicAuth {
 				t.Error("BasicAuth not set")
 			}
@@ -78,7 +78,7 @@ func TestRevoke_Tokens(t *testing.T) {
 				}
 			}
 			_, err = e.refresh(e.single, next.RefreshToken)
-			wantErrCode(t, err, broker.InvalidGrant)
+			oaWantErrCode(t, err, broker.InvalidGrant)
 		})
 		t.Run("another client's tokens untouched", func(t *testing.T) {
 			res, _ := e.tokens(t, e.pkce, oaFlowOpts{})
@@ -145,7 +145,7 @@ func TestRevoke_SubGrant(t *testing.T) {
 			}
 		}
 		_, err = e.refresh(e.plain, extra.RefreshToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		g, err := s.GetGrant(e.ctx, mine.ServiceAccountID)
 		if err != nil || g.Status != store.GrantRevoked {
 			t.Errorf("grant status %q (%v), want revoked", g.Status, err)

@@ -35,8 +35,8 @@ func TestToken_CodeExchange_ResponseFields(t *testing.T) {
 		if res.Domain != "example.com" {
 			t.Errorf("domain %q, want example.com", res.Domain)
 		}
-		if !reGrantID.MatchString(res.ServiceAccountID) {
-			t.Errorf("service_account_id %q does not match %s", res.ServiceAccountID, reGrantID)
+		if !oaReGrantID.MatchString(res.ServiceAccountID) {
+			t.Errorf("service_account_id %q does not match %s", res.ServiceAccountID, oaReGrantID)
 		}
 		if len(res.AccessToken) < 43 || len(res.RefreshToken) < 43 || res.AccessToken == res.RefreshToken {
 			t.Errorf("access %d chars, refresh %d chars: want two different ≥ 256-bit tokens", len(res.AccessToken), len(res.RefreshToken))
@@ -59,8 +59,8 @@ func TestToken_CodeRedeemedTwice_RevokesFamily(t *testing.T) {
 		if !e.active(t, e.plain, first.AccessToken) || !e.active(t, e.plain, first.RefreshToken) {
 			t.Fatal("the first redemption's tokens are not active")
 		}
-		_, err := e.token(basic(e.plain), redeemParams(e.plain, f))
-		wantErrCode(t, err, broker.InvalidGrant)
+		_, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f))
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		if e.active(t, e.plain, first.AccessToken) {
 			t.Error("the first redemption's access token is still active after the code was reused")
 		}
@@ -68,7 +68,7 @@ func TestToken_CodeRedeemedTwice_RevokesFamily(t *testing.T) {
 			t.Error("the first redemption's refresh token is still active after the code was reused")
 		}
 		_, err = e.refresh(e.plain, first.RefreshToken)
-		wantErrCode(t, err, broker.InvalidGrant)
+		oaWantErrCode(t, err, broker.InvalidGrant)
 		if _, err := e.b.Authenticate(e.ctx, first.AccessToken); err == nil {
 			t.Error("the broker's API still accepts the first access token")
 		}
@@ -93,7 +93,7 @@ func TestToken_CodeRedeemedConcurrently_ExactlyOneWins(t *testing.T) {
 		for range n {
 			wg.Go(func() {
 				<-start
-				_, err := e.token(basic(e.plain), redeemParams(e.plain, f))
+				_, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f))
 				if err == nil {
 					wins.Add(1)
 					return
@@ -125,12 +125,12 @@ func TestToken_CodeExpired_InvalidGrant(t *testing.T) {
 		e := oaOn(t, s)
 		f := e.flow(t, e.plain, oaFlowOpts{})
 		e.clock.Advance(oaCodeTTL + time.Second)
-		_, err := e.token(basic(e.plain), redeemParams(e.plain, f))
-		wantErrCode(t, err, broker.InvalidGrant)
+		_, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f))
+		oaWantErrCode(t, err, broker.InvalidGrant)
 
 		g := e.flow(t, e.plain, oaFlowOpts{})
 		e.clock.Advance(oaCodeTTL - 5*time.Second)
-		if _, err := e.token(basic(e.plain), redeemParams(e.plain, g)); err != nil {
+		if _, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, g)); err != nil {
 			t.Errorf("a code just before its expiry: %v", err)
 		}
 	})
@@ -165,6 +165,9 @@ func TestToken_CodeErrors(t *testing.T) {
 			{name: "redirect_uri only at the token endpoint, different", flowOf: func() oaClient { return e.single },
 				opts: oaFlowOpts{Pairs: []string{"redirect_uri", oaDel}},
 				edit: func(p map[string]string, _ oaFlow) { p["redirect_uri"] = "https://single.example/other" }, want: broker.InvalidGrant},
+			{name: "registered redirect_uri with a query", opts: oaFlowOpts{Pairs: []string{"redirect_uri", "https://plain.example/cb2?tenant=7"}}},
+			{name: "registered redirect_uri with a query, query dropped at the token endpoint", opts: oaFlowOpts{Pairs: []string{"redirect_uri", "https://plain.example/cb2?tenant=7"}},
+				edit: func(p map[string]string, _ oaFlow) { p["redirect_uri"] = "https://plain.example/cb2" }, want: broker.InvalidGrant},
 			{name: "PKCE verifier right", opts: oaFlowOpts{PKCE: true}},
 			{name: "PKCE verifier missing", opts: oaFlowOpts{PKCE: true}, edit: func(p map[string]string, _ oaFlow) { delete(p, "code_verifier") }, want: broker.InvalidGrant},
 			{name: "PKCE verifier empty", opts: oaFlowOpts{PKCE: true}, edit: func(p map[string]string, _ oaFlow) { p["code_verifier"] = "" }, want: broker.InvalidGrant},
@@ -194,11 +197,11 @@ func TestToken_CodeErrors(t *testing.T) {
 					redeemer = tc.client()
 				}
 				f := e.flow(t, owner, tc.opts)
-				p := redeemParams(owner, f)
+				p := oaRedeemParams(owner, f)
 				if tc.edit != nil {
 					tc.edit(p, f)
 				}
-				res, err := e.token(basic(redeemer), p)
+				res, err := e.token(oaBasic(redeemer), p)
 				if tc.want == "" {
 					if err != nil {
 						t.Fatalf("redeem: %v", err)
@@ -208,7 +211,7 @@ func TestToken_CodeErrors(t *testing.T) {
 					}
 					return
 				}
-				wantErrCode(t, err, tc.want)
+				oaWantErrCode(t, err, tc.want)
 				if res != nil {
 					t.Errorf("an error came with a token response")
 				}
@@ -240,8 +243,8 @@ func TestToken_GrantTypeErrors(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := e.token(basic(e.plain), tc.params)
-				wantErrCode(t, err, tc.want)
+				_, err := e.token(oaBasic(e.plain), tc.params)
+				oaWantErrCode(t, err, tc.want)
 			})
 		}
 	})
@@ -273,8 +276,8 @@ func TestToken_ReApproval_RevokesOldGrantTokens(t *testing.T) {
 		if _, err := e.b.Authenticate(e.ctx, old.AccessToken); err == nil {
 			t.Error("the broker's API still accepts the old access token")
 		}
-		_, err := e.token(basic(e.plain), redeemParams(e.plain, pendingCode))
-		wantErrCode(t, err, broker.InvalidGrant)
+		_, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, pendingCode))
+		oaWantErrCode(t, err, broker.InvalidGrant)
 
 		if !e.active(t, e.plain, fresh.AccessToken) || !e.active(t, e.plain, fresh.RefreshToken) {
 			t.Error("the new grant's tokens are not active")
@@ -285,6 +288,28 @@ func TestToken_ReApproval_RevokesOldGrantTokens(t *testing.T) {
 		g, err := s.GetGrant(e.ctx, old.ServiceAccountID)
 		if err != nil || g.Status != store.GrantRevoked {
 			t.Errorf("old grant: status %q, %v; want revoked", g.Status, err)
+		}
+	})
+}
+
+// TestNew_ZeroTTLs_UseSpecDefaults: Options documents CodeTTL "default 300 s" and
+// AccessTokenTTL "default 1800 s"; a broker built without them must use those defaults
+// (codes redeemable, expires_in 1800), not zero.
+func TestNew_ZeroTTLs_UseSpecDefaults(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s store.Store) {
+		e := oaOn(t, s, func(o *broker.Options) { o.CodeTTL, o.AccessTokenTTL = 0, 0 })
+		f := e.flow(t, e.plain, oaFlowOpts{})
+		e.clock.Advance(time.Second)
+		res, err := e.token(oaBasic(e.plain), oaRedeemParams(e.plain, f))
+		if err != nil {
+			t.Fatalf("a code one second old, CodeTTL unset: %v", err)
+		}
+		if res.ExpiresIn != 1800 {
+			t.Errorf("expires_in %d with AccessTokenTTL unset, want 1800", res.ExpiresIn)
+		}
+		if !e.active(t, e.plain, res.AccessToken) {
+			t.Error("the access token is inactive at once")
 		}
 	})
 }

@@ -166,12 +166,12 @@ func (b *Broker) redeemSubjectCode(ctx context.Context, client store.Client, c s
 	f := store.Family{ID: c.FamilyID, GrantID: g.ID, ClientID: client.ID, Domain: g.Domain, Kind: c.SubjectKind, Subject: c.Subject}
 	rt := store.RefreshToken{Hash: HashSecret(refresh), FamilyID: c.FamilyID, GrantID: g.ID, ClientID: client.ID, Domain: g.Domain,
 		Kind: c.SubjectKind, Subject: c.Subject, Scope: c.Scope, DelegatedScope: g.DelegatedScope, IssuedAt: now}
-	if err := b.store.IssueTokens(ctx, f, nil, &rt); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errorf(InvalidGrant, "the token family was revoked")
-		}
+	if err := b.store.IssueTokens(ctx, f, nil, &rt); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, storeErr("issue tokens", err)
 	}
+	// ErrNotFound: a concurrent reuse of the code revoked the family; as for admin codes
+	// (issueServiceAccountTokens) this redemption still wins, with tokens dead on arrival
+	// (the refresh token was not stored; the JWT names the revoked family).
 	if err := b.audit.Record(ctx, Event{Type: EvCodeRedeemed, Domain: g.Domain, ClientID: client.ID, GrantID: g.ID,
 		Subject: c.Subject, Scope: c.Scope, IP: m.IP, RequestID: m.RequestID}); err != nil {
 		return nil, err

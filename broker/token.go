@@ -186,12 +186,14 @@ func (b *Broker) serviceAccountTokens(g store.Grant, familyID string) (store.Acc
 func (b *Broker) issueServiceAccountTokens(ctx context.Context, g store.Grant, familyID string) (*TokenResponse, error) {
 	at, rt, res := b.serviceAccountTokens(g, familyID)
 	f := store.Family{ID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain, Kind: store.KindServiceAccount, Subject: g.ID}
-	if err := b.store.IssueTokens(ctx, f, &at, &rt); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errorf(InvalidGrant, "the token family was revoked")
-		}
+	if err := b.store.IssueTokens(ctx, f, &at, &rt); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, storeErr("issue tokens", err)
 	}
+	// ErrNotFound: a concurrent second redemption of the same code revoked the family
+	// between our ConsumeCode and now. This redemption still won (SPEC §3: exactly one of
+	// any number succeeds), and every token issued from the code is revoked: its tokens
+	// are answered but were never stored, so they are dead on arrival, exactly as if
+	// issued and revoked at once.
 	return res, nil
 }
 

@@ -155,7 +155,9 @@ func crossSite(r *http.Request) bool {
 
 // safeNext keeps a post-sign-in destination on this site: a path, never a URL elsewhere.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	bad := !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '\\' })
+	if u, err := url.Parse(next); bad || err != nil || u.Scheme != "" || u.Host != "" {
 		return "/admin"
 	}
 	return next

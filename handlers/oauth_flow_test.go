@@ -177,18 +177,18 @@ func (s *oaSite) browser(t *testing.T) *http.Client {
 	}}
 }
 
-var reHidden = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+var oaReHidden = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
-// hiddenInputs returns a page's hidden inputs.
-func hiddenInputs(body string) url.Values {
+// oaHiddenInputs returns a page's hidden inputs.
+func oaHiddenInputs(body string) url.Values {
 	v := url.Values{}
-	for _, m := range reHidden.FindAllStringSubmatch(body, -1) {
+	for _, m := range oaReHidden.FindAllStringSubmatch(body, -1) {
 		v.Set(m[1], html.UnescapeString(m[2]))
 	}
 	return v
 }
 
-func readAll(t *testing.T, r *http.Response) string {
+func oaReadAll(t *testing.T, r *http.Response) string {
 	t.Helper()
 	defer r.Body.Close()
 	b, err := io.ReadAll(r.Body)
@@ -212,11 +212,11 @@ func (s *oaSite) approve(t *testing.T, br *http.Client, authURL, decision string
 	if err != nil {
 		t.Fatalf("GET authorize: %v", err)
 	}
-	body := readAll(t, res)
+	body := oaReadAll(t, res)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `name="password"`) {
 		t.Fatalf("authorize → %d, want the sign-in form: %s", res.StatusCode, body)
 	}
-	form := hiddenInputs(body)
+	form := oaHiddenInputs(body)
 	form.Set("email", oaAdmin)
 	form.Set("password", oaAdminPass)
 	res, err = br.PostForm(s.ts.URL+"/enterprise_connect/signin", form)
@@ -224,11 +224,11 @@ func (s *oaSite) approve(t *testing.T, br *http.Client, authURL, decision string
 		t.Fatalf("POST signin: %v", err)
 	}
 	var out oaApproval
-	out.consent, out.consentBody = res, readAll(t, res)
+	out.consent, out.consentBody = res, oaReadAll(t, res)
 	if res.StatusCode != http.StatusOK || !strings.Contains(out.consentBody, `name="decision"`) {
 		t.Fatalf("sign-in → %d, want the consent page: %s", res.StatusCode, out.consentBody)
 	}
-	form = hiddenInputs(out.consentBody)
+	form = oaHiddenInputs(out.consentBody)
 	if form.Get("csrf") == "" || form.Get("request") == "" {
 		t.Fatalf("consent page lacks hidden request/csrf: %s", out.consentBody)
 	}
@@ -237,7 +237,7 @@ func (s *oaSite) approve(t *testing.T, br *http.Client, authURL, decision string
 	if err != nil {
 		t.Fatalf("POST consent: %v", err)
 	}
-	readAll(t, res)
+	oaReadAll(t, res)
 	if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("consent → %d, want 302/303", res.StatusCode)
 	}
@@ -346,10 +346,10 @@ func (s *oaSite) post(t *testing.T, path, contentType, body string, header map[s
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
-	return res, readAll(t, res)
+	return res, oaReadAll(t, res)
 }
 
-func basicAuth(id, secret string) string {
+func oaBasicAuth(id, secret string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
 
@@ -358,7 +358,7 @@ type oaErrBody struct {
 	Description string `json:"error_description"`
 }
 
-func decodeErr(t *testing.T, body string) oaErrBody {
+func oaDecodeErr(t *testing.T, body string) oaErrBody {
 	t.Helper()
 	var e oaErrBody
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
@@ -469,12 +469,12 @@ func TestHTTPToken_Bodies(t *testing.T) {
 		{name: "no content type", body: "grant_type=authorization_code", wantStatus: 400, wantError: "invalid_request"},
 		{name: "Basic and post at once", contentType: "application/x-www-form-urlencoded",
 			body:       "grant_type=authorization_code&code=a&client_id=" + id + "&client_secret=" + secret,
-			header:     map[string]string{"Authorization": basicAuth(id, secret)},
+			header:     map[string]string{"Authorization": oaBasicAuth(id, secret)},
 			wantStatus: 400, wantError: "invalid_request"},
 		{name: "Basic wrong secret", contentType: "application/x-www-form-urlencoded", body: "grant_type=authorization_code&code=a",
-			header: map[string]string{"Authorization": basicAuth(id, "wrong")}, wantStatus: 401, wantError: "invalid_client", wantChallenge: "Basic"},
+			header: map[string]string{"Authorization": oaBasicAuth(id, "wrong")}, wantStatus: 401, wantError: "invalid_client", wantChallenge: "Basic"},
 		{name: "Basic unknown client", contentType: "application/x-www-form-urlencoded", body: "grant_type=authorization_code&code=a",
-			header: map[string]string{"Authorization": basicAuth("cli_nobody", secret)}, wantStatus: 401, wantError: "invalid_client", wantChallenge: "Basic"},
+			header: map[string]string{"Authorization": oaBasicAuth("cli_nobody", secret)}, wantStatus: 401, wantError: "invalid_client", wantChallenge: "Basic"},
 		{name: "Basic malformed", contentType: "application/x-www-form-urlencoded", body: "grant_type=authorization_code&code=a",
 			header: map[string]string{"Authorization": "Basic !!!"}, wantStatus: 401, wantError: "invalid_client", wantChallenge: "Basic"},
 		{name: "post wrong secret", contentType: "application/x-www-form-urlencoded",
@@ -503,7 +503,7 @@ func TestHTTPToken_Bodies(t *testing.T) {
 				t.Errorf("Cache-Control %q, want no-store", cc)
 			}
 			if tc.wantError != "" {
-				if got := decodeErr(t, body); got.Error != tc.wantError {
+				if got := oaDecodeErr(t, body); got.Error != tc.wantError {
 					t.Errorf("error %q (%s), want %q", got.Error, got.Description, tc.wantError)
 				}
 			}
@@ -520,12 +520,12 @@ func TestHTTPToken_Bodies(t *testing.T) {
 		}()
 		req, _ := http.NewRequest(http.MethodPost, s.ts.URL+"/oauth/token", pr)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", basicAuth(id, secret))
+		req.Header.Set("Authorization", oaBasicAuth(id, secret))
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		readAll(t, res)
+		oaReadAll(t, res)
 		if res.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d, want 413", res.StatusCode)
 		}
@@ -570,14 +570,14 @@ func TestHTTPConsent_CrossSiteOrReplayedPost_Forbidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := hiddenInputs(readAll(t, res))
+	form := oaHiddenInputs(oaReadAll(t, res))
 	form.Set("email", oaAdmin)
 	form.Set("password", oaAdminPass)
 	res, err = br.PostForm(s.ts.URL+"/enterprise_connect/signin", form)
 	if err != nil {
 		t.Fatal(err)
 	}
-	consent := hiddenInputs(readAll(t, res))
+	consent := oaHiddenInputs(oaReadAll(t, res))
 	consent.Set("decision", "approve")
 
 	send := func(origin string) *http.Response {
@@ -590,7 +590,7 @@ func TestHTTPConsent_CrossSiteOrReplayedPost_Forbidden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		readAll(t, res)
+		oaReadAll(t, res)
 		return res
 	}
 	if res := send("https://evil.example"); res.StatusCode != http.StatusForbidden || res.Header.Get("Location") != "" {
@@ -614,13 +614,13 @@ func TestHTTPSignIn_Refusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := hiddenInputs(readAll(t, res)).Get("next")
+	next := oaHiddenInputs(oaReadAll(t, res)).Get("next")
 	signIn := func(email, pw string) (*http.Response, string) {
 		res, err := br.PostForm(s.ts.URL+"/enterprise_connect/signin", url.Values{"email": {email}, "password": {pw}, "next": {next}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res, readAll(t, res)
+		return res, oaReadAll(t, res)
 	}
 	if res, body := signIn("alice@example.com", oaAlicePass); res.StatusCode != http.StatusForbidden || strings.Contains(body, `name="decision"`) {
 		t.Errorf("non-admin: %d, want 403 without a consent form", res.StatusCode)
@@ -666,6 +666,7 @@ func TestHTTPAuthorize_Errors(t *testing.T) {
 		{name: "client_id missing", url: with("client_id", ""), wantPage: true},
 		{name: "redirect_uri mismatch", url: with("redirect_uri", "https://evil.example/cb"), wantPage: true},
 		{name: "repeated parameter", url: with("state", "") + "&state=a&state=b", wantPage: true},
+		{name: "malformed query", url: with("state", "") + "&state=%zz", wantPage: true},
 		{name: "response_type token", url: with("response_type", "token"), wantError: "unsupported_response_type"},
 		{name: "response_type missing", url: with("response_type", ""), wantError: "invalid_request"},
 		{name: "scope unknown", url: with("scope", "everything"), wantError: "invalid_scope"},
@@ -678,7 +679,7 @@ func TestHTTPAuthorize_Errors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, res)
+			body := oaReadAll(t, res)
 			if tc.wantPage {
 				if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 					t.Errorf("got %d %q Location %q, want a 400 HTML page", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Location"))
@@ -714,7 +715,7 @@ func TestHTTPIntrospectAndRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	auth := map[string]string{"Authorization": basicAuth(s.client.ClientID, s.client.ClientSecret)}
+	auth := map[string]string{"Authorization": oaBasicAuth(s.client.ClientID, s.client.ClientSecret)}
 	introspect := func() map[string]any {
 		res, body := s.post(t, "/oauth/introspect", "application/x-www-form-urlencoded", url.Values{"token": {tok.AccessToken}}.Encode(), auth)
 		if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != "no-store" {
@@ -743,5 +744,33 @@ func TestHTTPIntrospectAndRevoke(t *testing.T) {
 	var rerr *oauth2.RetrieveError
 	if _, err := cfg.Exchange(ctx, "A0000000000000000000000000000000"); !errors.As(err, &rerr) || rerr.ErrorCode != "invalid_grant" {
 		t.Errorf("Exchange of an unknown code: %v, want invalid_grant", err)
+	}
+}
+
+// TestHTTPSignIn_NextStaysOnSite: after sign-in the browser goes only to a path of the
+// broker; destinations a browser would read as another host (//host, /\host, and the same
+// with a tab or newline that browsers strip from URLs) are refused.
+func TestHTTPSignIn_NextStaysOnSite(t *testing.T) {
+	t.Parallel()
+	s := oaStart(t, oaEmbedded(t))
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/", "/\n/evil.example/", "\t//evil.example/"} {
+		t.Run(fmt.Sprintf("%q", next), func(t *testing.T) {
+			form := url.Values{"email": {oaAdmin}, "password": {oaAdminPass}, "next": {next}}
+			req, _ := http.NewRequest(http.MethodPost, s.ts.URL+"/enterprise_connect/signin", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			// RoundTrip: the raw answer, as a browser gets it (http.Client refuses to parse a
+			// Location with a control character before CheckRedirect is asked).
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oaReadAll(t, res)
+			loc := res.Header.Get("Location")
+			// What a browser does with it (WHATWG URL: strip tab and newline, \ is /).
+			browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(strings.TrimSpace(loc))
+			if !strings.HasPrefix(browser, "/") || strings.HasPrefix(browser, "//") {
+				t.Errorf("sign-in redirects to %q, which a browser reads as %q: off the broker", loc, browser)
+			}
+		})
 	}
 }
