@@ -28,6 +28,10 @@ const (
 
 const sealLabelSigningKey = "signing-key"
 
+// ErrWrongKEK: the store's signing keys were sealed with another key-encryption key than
+// the one configured (key_encryption_key_file differs between replicas, or was replaced).
+var ErrWrongKEK = errors.New("the signing keys in the store cannot be unsealed with this key_encryption_key_file")
+
 // Keyring holds the delegated-token signing keys every replica shares through the store
 // (SPEC §4): the current key signs, retired keys stay published until every token they
 // signed has expired. Private keys reach the store only sealed by the key-encryption key.
@@ -199,7 +203,7 @@ func (k *Keyring) newKey() (store.SigningKey, error) {
 func (k *Keyring) open(rec store.SigningKey) (*signingKey, error) {
 	der, err := k.sealer.Open(rec.Private, sealLabelSigningKey)
 	if err != nil {
-		return nil, fmt.Errorf("unsealing (wrong key_encryption_key_file?): %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrWrongKEK, err)
 	}
 	parsed, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

@@ -41,6 +41,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	b, err := broker.New(ctx, brokerOptions(e, logger))
+	if errors.Is(err, broker.ErrWrongKEK) {
+		return &configError{fmt.Errorf("%s: key_encryption_key_file: %v", sourceName(f.config), err)}
+	}
 	if err != nil {
 		return err
 	}

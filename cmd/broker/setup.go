@@ -97,7 +97,13 @@ func (c *cli) open(ctx context.Context, configPath string) (*env, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data_dir: %w", err)
 		}
-		e.store, err = embedded.Open(ctx, filepath.Join(cfg.DataDir, "broker.db"))
+		db := filepath.Join(cfg.DataDir, "broker.db")
+		if e.store, err = embedded.Open(ctx, db); err == nil {
+			// The store holds hashes and sealed keys only, but still: owner-only.
+			for _, f := range []string{db, db + "-wal", db + "-shm"} {
+				_ = os.Chmod(f, 0o600)
+			}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
