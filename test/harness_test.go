@@ -286,3 +286,23 @@ func parseForms(page string) []htmlForm {
 	}
 	return forms
 }
+
+// TestParseForms checks the tests' own form reader on the shapes SPEC §2 promises.
+func TestParseForms(t *testing.T) {
+	t.Parallel()
+	page := `<form method="post" action="/a?x=1&amp;y=2"><input type="hidden" name="csrf" value="t&lt;1&gt;">
+<input type=text name='policy_groups'><button type="submit" name="decision" value="deny">Deny</button>
+<button name="decision" value="approve">Approve</button></form><FORM METHOD=POST action=/b><input name=email></FORM>`
+	forms := parseForms(page)
+	if len(forms) != 2 {
+		t.Fatalf("%d forms, want 2", len(forms))
+	}
+	f := forms[0]
+	if f.action != "/a?x=1&y=2" || f.method != "post" || f.hidden["csrf"] != "t<1>" || !f.inputs["policy_groups"] ||
+		strings.Join(f.buttons["decision"], ",") != "deny,approve" {
+		t.Errorf("first form parsed as %+v", f)
+	}
+	if g := forms[1]; g.action != "/b" || g.method != "post" || !g.inputs["email"] {
+		t.Errorf("second form parsed as %+v", g)
+	}
+}
