@@ -86,7 +86,7 @@ func New(ctx context.Context, o Options) (*Broker, error) {
 		o.DelegatedTokenAudience = o.Issuer
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }} // a 3xx from a callback_url is a failed delivery (SPEC §5), never followed
 	}
 	b := &Broker{
 		opts:      o,

@@ -62,14 +62,17 @@ func (b *Broker) refresh(ctx context.Context, client store.Client, r TokenReques
 
 // refreshReused revokes the family of a replayed refresh token and audits it (SPEC §3).
 func (b *Broker) refreshReused(ctx context.Context, client store.Client, old store.RefreshToken, m Meta) error {
+	events := []Event{{Type: EvRefreshReused, Domain: old.Domain, ClientID: client.ID, GrantID: old.GrantID,
+		Subject: old.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}}
 	if old.ClientID == client.ID {
 		if err := b.store.RevokeFamily(ctx, old.FamilyID); err != nil {
 			return storeErr("revoke family", err)
 		}
+		events = append(events, Event{Type: EvTokenRevoked, Domain: old.Domain, ClientID: client.ID, GrantID: old.GrantID,
+			Subject: old.Subject, Error: "refresh_reused", IP: m.IP, RequestID: m.RequestID})
 	}
 	b.log.WarnContext(ctx, "refresh token replayed; family revoked", "client_id", client.ID, "grant_id", old.GrantID)
-	if err := b.audit.Record(ctx, Event{Type: EvRefreshReused, Domain: old.Domain, ClientID: client.ID, GrantID: old.GrantID,
-		Subject: old.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}); err != nil {
+	if err := b.audit.Record(ctx, events...); err != nil {
 		return err
 	}
 	return errorf(InvalidGrant, "the refresh token was already used; its token family is revoked")

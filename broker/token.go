@@ -88,14 +88,17 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errorf(InvalidGrant, "the code is unknown or expired")
 	case errors.Is(err, store.ErrUsed):
+		events := []Event{{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
+			Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: r.Meta.IP, RequestID: r.Meta.RequestID}}
 		if c.ClientID == client.ID {
 			if err := b.store.RevokeFamily(ctx, c.FamilyID); err != nil {
 				return nil, storeErr("revoke family", err)
 			}
+			events = append(events, Event{Type: EvTokenRevoked, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
+				Subject: c.Subject, Error: "code_reused", IP: r.Meta.IP, RequestID: r.Meta.RequestID})
 		}
 		b.log.WarnContext(ctx, "authorization code reused", "client_id", client.ID, "grant_id", c.GrantID)
-		if err := b.audit.Record(ctx, Event{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
-			Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: r.Meta.IP, RequestID: r.Meta.RequestID}); err != nil {
+		if err := b.audit.Record(ctx, events...); err != nil {
 			return nil, err
 		}
 		return nil, errorf(InvalidGrant, "the code was already used; tokens issued from it are revoked")

@@ -32,6 +32,17 @@ func Register(s *Server, b *broker.Broker, o RouteOptions) {
 	e.POST(pathSignIn, flow.signIn, htmlErrors)
 	e.GET("/permissions/:id", flow.permissionsPage, htmlErrors)
 	e.POST("/permissions/:id", flow.decidePermissions, htmlErrors)
+	e.GET(pathAdmin, flow.adminPage, htmlErrors)
+	e.POST(pathAdmin+"/grants/:id/revoke", flow.adminRevoke, htmlErrors)
+	e.GET("/assets/admin.css", adminStylesheet)
+
+	grants := &grantsAPI{broker: b}
+	e.GET("/v1/grants", grants.list)
+	e.GET("/v1/grants/:id", grants.get)
+	e.DELETE("/v1/grants/:id", grants.revoke)
+	audit := &auditAPI{broker: b}
+	e.GET("/v1/audit", audit.list)
+	e.GET("/v1/audit/export", audit.export)
 
 	api := &delegatedAPI{broker: b}
 	e.GET("/v1/userinfo", api.userinfo)

@@ -201,9 +201,10 @@ func TestImports_FollowStyleLayout(t *testing.T) {
 	}
 }
 
-// httpServerTypes are the net/http names only a server needs.
+// httpServerTypes are the net/http names only a server needs. (http.Request is not among
+// them: an HTTP client builds requests too, e.g. the broker's callback deliveries.)
 var httpServerTypes = map[string]bool{
-	"Handler": true, "HandlerFunc": true, "ResponseWriter": true, "Server": true, "ServeMux": true, "Request": true,
+	"Handler": true, "HandlerFunc": true, "ResponseWriter": true, "Server": true, "ServeMux": true,
 }
 
 // TestBroker_NoHTTPServerTypes: the broker may use net/http as a client only (STYLE §1).
