@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ const (
 	EvCallbackDelivered      = "callback.delivered"
 	EvCallbackFailed         = "callback.failed"
 )
+
+// auditRetryBudget bounds how long an append keeps retrying when other replicas keep moving
+// the chain's head.
+const auditRetryBudget = 3 * time.Second
 
 // Audit results.
 const (
@@ -161,7 +166,21 @@ func (r *Recorder) commit(ctx context.Context, domain string, c *chain, batches 
 	for _, b := range batches {
 		all = append(all, b.events...)
 	}
-	for attempt := 0; attempt < 8; attempt++ {
+	// Another process appending to the same domain moves the head; re-read and retry with a
+	// growing, jittered pause, for up to auditRetryBudget in all.
+	deadline := time.Now().Add(auditRetryBudget)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if time.Now().After(deadline) {
+				break
+			}
+			pause := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond
+			select {
+			case <-ctx.Done():
+				return storeErr("audit append", ctx.Err())
+			case <-time.After(pause):
+			}
+		}
 		if !c.known {
 			head, err := r.store.AuditHead(ctx, domain)
 			if err != nil {

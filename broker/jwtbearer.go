@@ -17,6 +17,9 @@ import (
 // iat, or after now without iat (SPEC §3, Google's rule, so x/oauth2/jwt defaults pass).
 const maxAssertionLife = 60 * time.Minute
 
+// assertionSkew is the clock skew allowed on an assertion's iat.
+const assertionSkew = 30 * time.Second
+
 // assertionClaims are a jwt-bearer assertion's claims (RFC 7523 §3).
 type assertionClaims struct {
 	jwt.RegisteredClaims
@@ -76,6 +79,11 @@ func (b *Broker) jwtBearer(ctx context.Context, authed *store.Client, r TokenReq
 	from := b.now()
 	if claims.IssuedAt != nil {
 		from = claims.IssuedAt.Time
+		// Google's rule, which SPEC §3 adopts: an assertion is not issued in the future
+		// (30 s of clock skew allowed), or a pre-signed one would outlive the 60 minutes.
+		if from.After(b.now().Add(assertionSkew)) {
+			return bad("the assertion's iat is in the future")
+		}
 	}
 	if claims.ExpiresAt.Time.Sub(from) > maxAssertionLife {
 		return bad("the assertion's exp is more than 60 minutes after its iat")

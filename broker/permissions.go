@@ -134,12 +134,16 @@ func hasCalendar(s provider.Subject, id string) bool {
 }
 
 // elevate records the elevation and audits it (SPEC §7).
+// The event is written first: if that fails, nothing is elevated.
 func (b *Broker) elevate(ctx context.Context, g store.Grant, subject string, cals []string, actor string, m Meta) error {
+	if err := b.audit.Record(ctx, Event{Type: EvPermissionElevated, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
+		Actor: actor, Subject: subject, Scope: strings.Join(cals, " "), IP: m.IP, RequestID: m.RequestID}); err != nil {
+		return err
+	}
 	if err := b.store.AddElevations(ctx, g.ID, subject, cals); err != nil {
 		return storeErr("add elevations", err)
 	}
-	return b.audit.Record(ctx, Event{Type: EvPermissionElevated, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
-		Actor: actor, Subject: subject, Scope: strings.Join(cals, " "), IP: m.IP, RequestID: m.RequestID})
+	return nil
 }
 
 // PermissionsView is the §7 page: whose calendars, which ones, for which application.

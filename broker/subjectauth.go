@@ -36,6 +36,40 @@ type callbackBody struct {
 	Authorization callbackAuthorization `json:"authorization"`
 }
 
+// queuedCallback is a queued delivery's body: the callback, and for a success the code to
+// make at each attempt.
+type queuedCallback struct {
+	Code          *queuedCode           `json:"code,omitempty"`
+	Authorization callbackAuthorization `json:"authorization"`
+}
+
+// queuedCode is what a per-subject code is for; it holds no secret.
+type queuedCode struct {
+	Subject string          `json:"subject"`
+	Kind    store.TokenKind `json:"kind"`
+	Scope   string          `json:"scope"`
+}
+
+// codeForDelivery turns a queued body into the body to send: for a success it makes a fresh
+// single-use code, valid for code_ttl from this attempt (SPEC §5).
+func (b *Broker) codeForDelivery(ctx context.Context, d store.Delivery) ([]byte, error) {
+	var q queuedCallback
+	if err := json.Unmarshal(d.Body, &q); err != nil {
+		return nil, err
+	}
+	if q.Code != nil {
+		code := NewCode()
+		c := store.Code{Hash: HashSecret(code), ClientID: d.ClientID, RedirectURI: d.URL, RedirectURIGiven: true,
+			GrantID: d.GrantID, Domain: d.Domain, FamilyID: newID("fam_"), Subject: q.Code.Subject, SubjectKind: q.Code.Kind,
+			Scope: q.Code.Scope, ExpiresAt: b.now().UTC().Add(b.opts.CodeTTL)}
+		if err := b.store.PutCode(ctx, c); err != nil {
+			return nil, err
+		}
+		q.Authorization.Code = code
+	}
+	return json.Marshal(callbackBody{Authorization: q.Authorization})
+}
+
 type callbackAuthorization struct {
 	Code             string `json:"code,omitempty"`
 	Error            string `json:"error,omitempty"`
@@ -88,7 +122,7 @@ func (b *Broker) RequestSubjectAuthorizations(ctx context.Context, c *Caller, it
 	now := b.now().UTC()
 	var ds []store.Delivery
 	for _, it := range items {
-		body := callbackBody{Authorization: callbackAuthorization{State: deref(it.State)}}
+		body := queuedCallback{Authorization: callbackAuthorization{State: deref(it.State)}}
 		subj, set, serr := b.subjectCheck(ctx, g, MintRequest{Sub: *it.Email, Scope: deref(it.Scope)})
 		switch {
 		case serr != nil && serr.Code == TemporarilyUnavailable:
@@ -101,18 +135,13 @@ func (b *Broker) RequestSubjectAuthorizations(ctx context.Context, c *Caller, it
 			body.Authorization.Error, body.Authorization.ErrorKey = string(AccessDenied), key
 			body.Authorization.ErrorDescription = serr.Description
 		default:
-			code := NewCode()
 			kind := store.KindAccount
 			if subj.Kind == "resource" {
 				kind = store.KindResource
 			}
-			sc := store.Code{Hash: HashSecret(code), ClientID: g.ClientID, RedirectURI: *it.CallbackURL, RedirectURIGiven: true,
-				GrantID: g.ID, Domain: g.Domain, FamilyID: newID("fam_"), Subject: subj.Email, SubjectKind: kind,
-				Scope: set.String(), ExpiresAt: now.Add(b.opts.CodeTTL)}
-			if err := b.store.PutCode(ctx, sc); err != nil {
-				return storeErr("put code", err)
-			}
-			body.Authorization.Code = code
+			// The code itself is made when the callback is sent (codeForDelivery), so a
+			// retried delivery never carries a code that expired while it waited.
+			body.Code = &queuedCode{Subject: subj.Email, Kind: kind, Scope: set.String()}
 		}
 		raw, _ := json.Marshal(body)
 		ds = append(ds, store.Delivery{ID: newID("dlv_"), ClientID: client.ID, GrantID: g.ID, Domain: g.Domain,

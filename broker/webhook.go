@@ -114,12 +114,16 @@ func (b *Broker) send(ctx context.Context, d store.Delivery) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
+	body, err := b.codeForDelivery(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(signatureHeader, Signature(secret, b.now(), d.Body))
+	req.Header.Set(signatureHeader, Signature(secret, b.now(), body))
 	resp, err := b.opts.HTTPClient.Do(req)
 	if err != nil {
 		return 0, err
