@@ -76,10 +76,9 @@ func closedLoop(ctx context.Context, sc scenario, conc int, d time.Duration, not
 		go func(w int) {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				n, err := sc.do(ctx, w)
-				if ctx.Err() != nil {
-					return
-				}
+				// A request in flight when the step ends still completes: cancelling it
+				// could leave a rotated refresh token in the pool.
+				n, err := sc.do(context.WithoutCancel(ctx), w)
 				if err != nil {
 					atomic.AddInt64(&errs, 1)
 					note(err)
