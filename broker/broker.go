@@ -59,6 +59,7 @@ type Broker struct {
 	keys      *Keyring
 	grants    grantCache
 	clients   clientCache
+	elev      elevationCache
 	blocks    blocks
 	usage     usage
 	wake      chan struct{} // nudges RunDeliveries when work is queued

@@ -110,3 +110,69 @@ func (b *Broker) Run(ctx context.Context) {
 		}
 	}
 }
+
+// elevationTTL bounds how long a replica reuses what it read of a subject's elevations.
+// Elevations only ever add access, and this replica forgets its copy the moment it records
+// one, so the staleness is bounded to elevationTTL for an elevation made on another
+// replica, and it can only delay extra access, never extend it: a revoked grant mints
+// nothing (its access tokens are refused by the store), whatever is cached.
+const elevationTTL = time.Second
+
+// elevationCache keeps recent Elevations answers per (grant, subject). The zero value is
+// ready.
+type elevationCache struct {
+	mu sync.Mutex
+	m  map[string]cachedElevations
+}
+
+type cachedElevations struct {
+	cals []string
+	at   time.Time
+}
+
+const elevationCacheMax = 100_000
+
+// elevations returns the elevated calendars of subjects under grant, reading from the
+// store only the subjects not cached (one round trip at most).
+func (b *Broker) elevations(ctx context.Context, grantID string, subjects []string) (map[string][]string, error) {
+	now := b.now()
+	out := make(map[string][]string, len(subjects))
+	var missing []string
+	b.elev.mu.Lock()
+	for _, s := range subjects {
+		if e, ok := b.elev.m[grantID+"\x00"+s]; ok && now.Sub(e.at) < elevationTTL {
+			if e.cals != nil {
+				out[s] = e.cals
+			}
+			continue
+		}
+		missing = append(missing, s)
+	}
+	b.elev.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := b.store.Elevations(ctx, grantID, missing)
+	if err != nil {
+		return nil, err
+	}
+	b.elev.mu.Lock()
+	if b.elev.m == nil || len(b.elev.m)+len(missing) > elevationCacheMax {
+		b.elev.m = map[string]cachedElevations{}
+	}
+	for _, s := range missing {
+		b.elev.m[grantID+"\x00"+s] = cachedElevations{cals: got[s], at: now}
+		if c := got[s]; c != nil {
+			out[s] = c
+		}
+	}
+	b.elev.mu.Unlock()
+	return out, nil
+}
+
+// forgetElevations drops this replica's copy after it records an elevation.
+func (b *Broker) forgetElevations(grantID, subject string) {
+	b.elev.mu.Lock()
+	delete(b.elev.m, grantID+"\x00"+subject)
+	b.elev.mu.Unlock()
+}

@@ -186,7 +186,7 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 	if len(good) == 0 {
 		return out, nil
 	}
-	elev, err := b.store.Elevations(ctx, g.ID, subjects)
+	elev, err := b.elevations(ctx, g.ID, subjects)
 	if err != nil {
 		return nil, storeErr("elevations", err)
 	}

@@ -106,11 +106,13 @@ func TestDelegated_StoreFailures_FailClosed(t *testing.T) {
 			}
 			return in, err
 		}},
+		// Subjects whose elevations this replica has not read yet (alice's are cached for
+		// a second by the mint above).
 		{"Elevations", func() (any, error) {
-			return e.b.MintOne(e.ctx, saCaller, MintRequest{Sub: "alice@example.com"}, e.meta())
+			return e.b.MintOne(e.ctx, saCaller, MintRequest{Sub: "bob@example.com"}, e.meta())
 		}},
 		{"Elevations", func() (any, error) {
-			return e.b.MintBatch(e.ctx, saCaller, []MintRequest{{Sub: "alice@example.com"}, {Sub: "bob@example.com"}}, e.meta())
+			return e.b.MintBatch(e.ctx, saCaller, []MintRequest{{Sub: "room-1@example.com"}, {Sub: "bob@example.com"}}, e.meta())
 		}},
 		{"AppendAudit", func() (any, error) {
 			return e.b.MintOne(e.ctx, saCaller, MintRequest{Sub: "alice@example.com"}, e.meta())

@@ -143,6 +143,7 @@ func (b *Broker) elevate(ctx context.Context, g store.Grant, subject string, cal
 	if err := b.store.AddElevations(ctx, g.ID, subject, cals); err != nil {
 		return storeErr("add elevations", err)
 	}
+	b.forgetElevations(g.ID, subject)
 	return nil
 }
 
