@@ -62,36 +62,29 @@ func runAuditTail(ctx context.Context, c *cli, args []string) error {
 	f := newAuditFlags("audit tail")
 	var limit string
 	f.fs.StringVar(&limit, "limit", "20", "how many events (1 to 1000)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	q, err := f.query(limit)
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	events, err := broker.TailAudit(ctx, e.store, q)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"events": events})
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tTYPE\tRESULT\tDOMAIN\tCLIENT\tACTOR\tSUBJECT\tERROR")
-	for _, ev := range slices.Backward(events) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time, ev.Type, ev.Result, orDash(ev.Domain),
-			orDash(ev.ClientID), orDash(ev.Actor), orDash(ev.Subject), orDash(ev.Error))
-	}
-	return tw.Flush()
+	return c.withEnv(ctx, f.flags, func(e *env) error {
+		events, err := broker.TailAudit(ctx, e.store, q)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"events": events})
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tTYPE\tRESULT\tDOMAIN\tCLIENT\tACTOR\tSUBJECT\tERROR")
+		for _, ev := range slices.Backward(events) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time, ev.Type, ev.Result, orDash(ev.Domain),
+				orDash(ev.ClientID), orDash(ev.Actor), orDash(ev.Subject), orDash(ev.Error))
+		}
+		return tw.Flush()
+	})
 }
 
 // runAuditExport writes every matching event to stdout as NDJSON, oldest first (SPEC §9):
@@ -99,29 +92,22 @@ func runAuditTail(ctx context.Context, c *cli, args []string) error {
 // --json, so that `audit verify --file` and a few lines of anyone's code can check it.
 func runAuditExport(ctx context.Context, c *cli, args []string) error {
 	f := newAuditFlags("audit export")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	q, err := f.query("")
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	w := bufio.NewWriterSize(c.stdout, 64<<10)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := broker.ExportAuditAll(ctx, e.store, q, func(ev store.AuditEvent) error { return enc.Encode(ev) }); err != nil {
-		return err
-	}
-	return w.Flush()
+	return c.withEnv(ctx, f.flags, func(e *env) error {
+		w := bufio.NewWriterSize(c.stdout, 64<<10)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		if err := broker.ExportAuditAll(ctx, e.store, q, func(ev store.AuditEvent) error { return enc.Encode(ev) }); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
 }
 
 // verifyResult is `audit verify --json`: ok, how many events were checked, and the first
@@ -144,55 +130,49 @@ func runAuditVerify(ctx context.Context, c *cli, args []string) error {
 	var domain, file string
 	f.fs.StringVar(&domain, "domain", "", "verify this domain's stored chain")
 	f.fs.StringVar(&file, "file", "", "verify an NDJSON export (from GET /v1/audit/export or `audit export`)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	if f.isSet("domain") && file != "" {
 		return usagef("give --domain or --file, not both")
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	var (
-		n    int
-		what string
-	)
-	switch {
-	case file != "":
-		what = file
-		n, err = verifyFile(ctx, e.store, file)
-	case f.isSet("domain"):
-		what = fmt.Sprintf("domain %q", strings.ToLower(domain))
-		n, err = broker.VerifyDomain(ctx, e.store, strings.ToLower(domain))
-	default:
-		what = "every domain"
-		n, err = verifyAll(ctx, e.store)
-	}
-	var br *broker.ChainBreak
-	if err != nil && !errors.As(err, &br) {
-		return err // could not verify at all (store unreachable, unreadable file)
-	}
-	res := verifyResult{OK: err == nil, Events: n}
-	if br != nil {
-		res.Error, res.EventID = br.Error(), br.Event
-	}
-	if f.json {
-		if err := printJSON(c.stdout, res); err != nil {
-			return err
+	return c.withEnv(ctx, f, func(e *env) error {
+		var (
+			n    int
+			what string
+			err  error
+		)
+		switch {
+		case file != "":
+			what = file
+			n, err = verifyFile(ctx, e.store, file)
+		case f.isSet("domain"):
+			what = fmt.Sprintf("domain %q", strings.ToLower(domain))
+			n, err = broker.VerifyDomain(ctx, e.store, strings.ToLower(domain))
+		default:
+			what = "every domain"
+			n, err = verifyAll(ctx, e.store)
 		}
-	} else if res.OK {
-		fmt.Fprintf(c.stdout, "ok: %d events verified (%s)\n", n, what)
-	}
-	if !res.OK {
-		return fmt.Errorf("%w (%s, after %d events): %s", errVerifyFailed, what, n, res.Error)
-	}
-	return nil
+		var br *broker.ChainBreak
+		if err != nil && !errors.As(err, &br) {
+			return err // could not verify at all (store unreachable, unreadable file)
+		}
+		res := verifyResult{OK: err == nil, Events: n}
+		if br != nil {
+			res.Error, res.EventID = br.Error(), br.Event
+		}
+		if f.json {
+			if err := printJSON(c.stdout, res); err != nil {
+				return err
+			}
+		} else if res.OK {
+			fmt.Fprintf(c.stdout, "ok: %d events verified (%s)\n", n, what)
+		}
+		if !res.OK {
+			return fmt.Errorf("%w (%s, after %d events): %s", errVerifyFailed, what, n, res.Error)
+		}
+		return nil
+	})
 }
 
 // verifyFile checks an export file; a domain's first event may follow the stored chain's

@@ -21,63 +21,51 @@ func runClientsCreate(ctx context.Context, c *cli, args []string) error {
 	f.fs.StringVar(&spec.DelegatedScope, "delegated-scope", "", "delegated scopes the client may ask for")
 	f.fs.BoolVar(&spec.RequirePKCE, "require-pkce", false, "require PKCE (S256) on authorize")
 	f.fs.StringVar(&jwksFile, "jwks-file", "", "public JWKS enabling private_key_jwt and the jwt-bearer grant")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	spec.RedirectURIs = redirects
 	if jwksFile != "" {
-		if spec.JWKS, err = os.ReadFile(jwksFile); err != nil {
+		b, err := os.ReadFile(jwksFile)
+		if err != nil {
 			return usagef("--jwks-file: %v", err)
 		}
+		spec.JWKS = b
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	creds, err := broker.CreateClient(ctx, e.store, e.sealer, spec, time.Now)
-	if err != nil {
-		return asUsage(err)
-	}
-	if f.json {
-		return printJSON(c.stdout, creds)
-	}
-	fmt.Fprintf(c.stdout, "client_id:       %s\nclient_secret:   %s\ncallback_secret: %s\n(the secrets are shown only now)\n",
-		creds.ClientID, creds.ClientSecret, creds.CallbackSecret)
-	return nil
+	return c.withEnv(ctx, f, func(e *env) error {
+		creds, err := broker.CreateClient(ctx, e.store, e.sealer, spec, time.Now)
+		if err != nil {
+			return asUsage(err)
+		}
+		if f.json {
+			return printJSON(c.stdout, creds)
+		}
+		fmt.Fprintf(c.stdout, "client_id:       %s\nclient_secret:   %s\ncallback_secret: %s\n(the secrets are shown only now)\n",
+			creds.ClientID, creds.ClientSecret, creds.CallbackSecret)
+		return nil
+	})
 }
 
 func runClientsList(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("clients list")
-	pos, err := f.parse(args)
-	if err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
-	if err := noPositional(pos); err != nil {
-		return err
-	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	list, err := broker.ListClients(ctx, e.store)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"clients": list})
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSCOPE\tDELEGATED_SCOPE\tCREATED")
-	for _, cl := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ClientID, cl.Name, cl.Scope, cl.DelegatedScope, cl.CreatedAt)
-	}
-	return tw.Flush()
+	return c.withEnv(ctx, f, func(e *env) error {
+		list, err := broker.ListClients(ctx, e.store)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"clients": list})
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSCOPE\tDELEGATED_SCOPE\tCREATED")
+		for _, cl := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ClientID, cl.Name, cl.Scope, cl.DelegatedScope, cl.CreatedAt)
+		}
+		return tw.Flush()
+	})
 }
 
 func runClientsDelete(ctx context.Context, c *cli, args []string) error {
@@ -90,19 +78,16 @@ func runClientsDelete(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	if err := broker.DeleteClient(ctx, e.store, id, time.Now()); err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"client_id": id, "deleted": true})
-	}
-	fmt.Fprintf(c.stdout, "deleted client %s (its grants are revoked)\n", id)
-	return nil
+	return c.withEnv(ctx, f, func(e *env) error {
+		if err := broker.DeleteClient(ctx, e.store, id, time.Now()); err != nil {
+			return err
+		}
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"client_id": id, "deleted": true})
+		}
+		fmt.Fprintf(c.stdout, "deleted client %s (its grants are revoked)\n", id)
+		return nil
+	})
 }
 
 // asUsage turns the broker's invalid_request (bad flags) into a usage error (exit 2).

@@ -18,40 +18,33 @@ func runGrantsList(ctx context.Context, c *cli, args []string) error {
 	f.fs.StringVar(&domain, "domain", "", "only this domain's grants")
 	f.fs.StringVar(&client, "client", "", "only this client's grants (client id)")
 	f.fs.StringVar(&status, "status", "", "active | revoked")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	q, err := broker.ParseGrantQuery(map[string]string{"domain": domain, "client_id": client, "status": status})
 	if err != nil {
 		return asUsage(flagNamed(err, "status", "--status"))
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	list, err := broker.ListAllGrants(ctx, e.store, q)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"grants": list})
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCLIENT\tDOMAIN\tSTATUS\tAPPROVED_BY\tAPPROVED_AT\tLAST_USED_AT\tDELEGATED_SCOPE")
-	for _, g := range list {
-		client := g.ClientID
-		if g.ClientName != "" {
-			client += " (" + g.ClientName + ")"
+	return c.withEnv(ctx, f, func(e *env) error {
+		list, err := broker.ListAllGrants(ctx, e.store, q)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, client, g.Domain, g.Status, g.ApprovedBy,
-			g.ApprovedAt, orDash(g.LastUsedAt), g.DelegatedScope)
-	}
-	return tw.Flush()
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"grants": list})
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCLIENT\tDOMAIN\tSTATUS\tAPPROVED_BY\tAPPROVED_AT\tLAST_USED_AT\tDELEGATED_SCOPE")
+		for _, g := range list {
+			client := g.ClientID
+			if g.ClientName != "" {
+				client += " (" + g.ClientName + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, client, g.Domain, g.Status, g.ApprovedBy,
+				g.ApprovedAt, orDash(g.LastUsedAt), g.DelegatedScope)
+		}
+		return tw.Flush()
+	})
 }
 
 // runGrantsRevoke revokes one grant and everything minted from it (SPEC §10 `grants
@@ -66,19 +59,16 @@ func runGrantsRevoke(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	if err := broker.RevokeGrantID(ctx, e.store, id, time.Now); err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"id": id, "revoked": true})
-	}
-	fmt.Fprintf(c.stdout, "revoked grant %s (its tokens stop working at once)\n", id)
-	return nil
+	return c.withEnv(ctx, f, func(e *env) error {
+		if err := broker.RevokeGrantID(ctx, e.store, id, time.Now); err != nil {
+			return err
+		}
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"id": id, "revoked": true})
+		}
+		fmt.Fprintf(c.stdout, "revoked grant %s (its tokens stop working at once)\n", id)
+		return nil
+	})
 }
 
 // flagNamed rewrites a broker invalid_request about a query parameter so that it names the

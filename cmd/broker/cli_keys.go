@@ -43,58 +43,44 @@ func viewKeys(keys []store.SigningKey) []keyView {
 // runKeysList lists the delegated-token signing keys (SPEC §4).
 func runKeysList(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("keys list")
-	pos, err := f.parse(args)
-	if err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
-	if err := noPositional(pos); err != nil {
-		return err
-	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	keys, err := e.keyring().Keys(ctx)
-	if err != nil {
-		return err
-	}
-	return printKeys(c, f.json, viewKeys(keys))
+	return c.withEnv(ctx, f, func(e *env) error {
+		keys, err := e.keyring().Keys(ctx)
+		if err != nil {
+			return err
+		}
+		return printKeys(c, f.json, viewKeys(keys))
+	})
 }
 
 // runKeysRotate adds a new current signing key; every running replica signs with it within
 // seconds, and the old key stays published until every token it signed has expired.
 func runKeysRotate(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("keys rotate")
-	pos, err := f.parse(args)
-	if err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
-	if err := noPositional(pos); err != nil {
-		return err
-	}
-	e, err := c.open(ctx, f.config)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	kr := e.keyring()
-	if err := kr.Load(ctx); err != nil {
-		return err
-	}
-	k, err := kr.Rotate(ctx)
-	if err != nil {
-		return err
-	}
-	keys, err := kr.Keys(ctx)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, map[string]any{"rotated": true, "kid": k.ID, "keys": viewKeys(keys)})
-	}
-	fmt.Fprintf(c.stdout, "new signing key %s (%s); running brokers sign with it within seconds\n", k.ID, k.Alg)
-	return printKeys(c, false, viewKeys(keys))
+	return c.withEnv(ctx, f, func(e *env) error {
+		kr := e.keyring()
+		if err := kr.Load(ctx); err != nil {
+			return err
+		}
+		k, err := kr.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		keys, err := kr.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			return printJSON(c.stdout, map[string]any{"rotated": true, "kid": k.ID, "keys": viewKeys(keys)})
+		}
+		fmt.Fprintf(c.stdout, "new signing key %s (%s); running brokers sign with it within seconds\n", k.ID, k.Alg)
+		return printKeys(c, false, viewKeys(keys))
+	})
 }
 
 func printKeys(c *cli, asJSON bool, keys []keyView) error {

@@ -69,3 +69,12 @@ func exactlyOne(pos []string, what string) (string, error) {
 	}
 	return pos[0], nil
 }
+
+// parseNone parses the args of a subcommand that takes no positional argument.
+func (f *flags) parseNone(args []string) error {
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	return noPositional(pos)
+}

@@ -19,11 +19,7 @@ import (
 // runServe runs the broker until SIGTERM or SIGINT, then shuts down gracefully (exit 0).
 func runServe(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("serve")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(pos); err != nil {
+	if err := f.parseNone(args); err != nil {
 		return err
 	}
 	e, err := c.open(ctx, f.config)

@@ -117,3 +117,14 @@ func sourceName(configPath string) string {
 	}
 	return configPath
 }
+
+// withEnv opens the store named by f's --config, runs fn with it and closes it: the frame
+// of every subcommand that works on the store.
+func (c *cli) withEnv(ctx context.Context, f *flags, fn func(e *env) error) error {
+	e, err := c.open(ctx, f.config)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return fn(e)
+}
