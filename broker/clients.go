@@ -123,29 +123,29 @@ func ListClients(ctx context.Context, s store.Clients) ([]ClientView, error) {
 }
 
 // DeleteClient revokes every active grant of the client (and so every token derived from
-// them), then removes it. Unknown id: not_found.
-func DeleteClient(ctx context.Context, s store.Store, id string, now time.Time) error {
+// them), each audited as grant.revoked with actor "cli", then removes it. Unknown id:
+// not_found.
+func DeleteClient(ctx context.Context, s store.Store, id string, now func() time.Time) error {
 	if _, err := s.GetClient(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorf(NotFound, "no client %q", id)
 		}
 		return storeErr("get client", err)
 	}
-	cursor := ""
-	for {
-		gs, next, err := s.ListGrants(ctx, store.GrantFilter{ClientID: id, Status: store.GrantActive, Cursor: cursor, Limit: 500})
+	b := storeBroker(s, now)
+	for { // revoked grants leave the active list, so the first page is always the next one
+		gs, _, err := s.ListGrants(ctx, store.GrantFilter{ClientID: id, Status: store.GrantActive, Limit: 500})
 		if err != nil {
 			return storeErr("list grants", err)
 		}
-		for _, g := range gs {
-			if _, err := s.RevokeGrant(ctx, g.ID, now); err != nil {
-				return storeErr("revoke grant", err)
-			}
-		}
-		if next == "" {
+		if len(gs) == 0 {
 			break
 		}
-		cursor = next
+		for _, g := range gs {
+			if err := b.revokeGrant(ctx, g, cliActor, Meta{}); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.DeleteClient(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return storeErr("delete client", err)

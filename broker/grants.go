@@ -193,15 +193,22 @@ func ListAllGrants(ctx context.Context, s store.Store, q GrantQuery) ([]GrantVie
 // `DELETE /v1/grants/{id}` does, audited with actor "cli". Unknown id: not_found; a revoked
 // grant stays as it is.
 func RevokeGrantID(ctx context.Context, s store.Store, id string, now func() time.Time) error {
-	if now == nil {
-		now = time.Now
-	}
-	b := &Broker{store: s, now: now, audit: NewRecorder(s, now)}
+	b := storeBroker(s, now)
 	g, err := b.visibleGrant(ctx, APIKeyCaller{}, id)
 	if err != nil {
 		return err
 	}
 	return b.revokeGrant(ctx, g, cliActor, Meta{})
+}
+
+// storeBroker is the part of a Broker the CLI's store-only commands need (store, clock,
+// audit recorder): they revoke exactly as the server does, without signing keys or
+// providers. now nil means time.Now.
+func storeBroker(s store.Store, now func() time.Time) *Broker {
+	if now == nil {
+		now = time.Now
+	}
+	return &Broker{store: s, now: now, audit: NewRecorder(s, now)}
 }
 
 // listGrants reads one page of grants and renders it. A listing error when a cursor was

@@ -79,7 +79,7 @@ func runClientsDelete(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	return c.withEnv(ctx, f, func(e *env) error {
-		if err := broker.DeleteClient(ctx, e.store, id, time.Now()); err != nil {
+		if err := broker.DeleteClient(ctx, e.store, id, time.Now); err != nil {
 			return err
 		}
 		if f.json {
