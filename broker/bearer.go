@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -127,8 +128,9 @@ func (b *Broker) verifyDelegated(ctx context.Context, tok string) (*DelegatedCla
 		kid, _ := t.Header["kid"].(string)
 		key, alg, ok := b.keys.PublicKey(kid)
 		if !ok {
-			// A key rotated on another replica: reload once.
-			if err := b.keys.Refresh(ctx, 0); err != nil {
+			// A key rotated on another replica: reload, at most once a second, so tokens
+			// with made-up kids cannot make every request a store round trip.
+			if err := b.keys.Refresh(ctx, time.Second); err != nil {
 				return nil, err
 			}
 			if key, alg, ok = b.keys.PublicKey(kid); !ok {
