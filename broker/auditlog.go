@@ -62,18 +62,23 @@ type Recorder struct {
 }
 
 type chain struct {
-	write sync.Mutex // held by the committing caller
+	mu         sync.Mutex // guards queue and committing
+	queue      []*batch
+	committing bool // a caller is writing; the others wait for their batch's wake
 
-	mu    sync.Mutex // guards queue
-	queue []*batch
-
+	// head and known belong to the committing caller.
 	head  string // the store's head after our last append; valid when known
 	known bool
 }
 
+// batch is one caller's events. wake is closed when the caller may go on: either its events
+// were written by another caller's commit (err is the outcome), or lead is set and it must
+// commit itself (the previous committer hands the chain over instead of writing everybody's
+// events in a loop, so no caller waits for more than its own round).
 type batch struct {
 	events []store.AuditEvent
-	done   chan struct{}
+	wake   chan struct{}
+	lead   bool
 	err    error
 }
 
@@ -92,9 +97,9 @@ type Event = store.AuditEvent
 // means success.
 func (r *Recorder) Record(ctx context.Context, events ...Event) error {
 	now := r.now().UTC().Format(audit.TimeFormat)
-	byDomain := map[string][]store.AuditEvent{}
-	var order []string
-	for _, e := range events {
+	out := make([]store.AuditEvent, len(events))
+	oneDomain := true
+	for i, e := range events {
 		if e.ID == "" {
 			e.ID = newID("evt_")
 		}
@@ -105,6 +110,18 @@ func (r *Recorder) Record(ctx context.Context, events ...Event) error {
 			e.Result = resultSuccess
 		}
 		audit.Clean(&e)
+		out[i] = e
+		oneDomain = oneDomain && e.Domain == out[0].Domain
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if oneDomain { // the usual case: no regrouping
+		return r.append(ctx, out[0].Domain, out)
+	}
+	byDomain := map[string][]store.AuditEvent{}
+	var order []string
+	for _, e := range out {
 		if _, ok := byDomain[e.Domain]; !ok {
 			order = append(order, e.Domain)
 		}
@@ -131,27 +148,41 @@ func (r *Recorder) chain(domain string) *chain {
 
 func (r *Recorder) append(ctx context.Context, domain string, events []store.AuditEvent) error {
 	c := r.chain(domain)
-	b := &batch{events: events, done: make(chan struct{})}
+	b := &batch{events: events, wake: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, b)
-	c.mu.Unlock()
-
-	c.write.Lock()
-	defer c.write.Unlock()
-	select {
-	case <-b.done: // a previous committer wrote our batch
-		return b.err
-	default:
+	if c.committing {
+		c.mu.Unlock()
+		<-b.wake // no convoy: waiters sleep on their own channel, not on a shared lock
+		if !b.lead {
+			return b.err
+		}
+		c.mu.Lock()
 	}
-	c.mu.Lock()
+	c.committing = true
 	batches := c.queue
 	c.queue = nil
 	c.mu.Unlock()
 
 	err := r.commit(ctx, domain, c, batches)
+
+	c.mu.Lock()
+	var next *batch
+	if len(c.queue) > 0 {
+		next = c.queue[0] // stays queued: its commit takes it with whatever else arrived
+		next.lead = true
+	} else {
+		c.committing = false
+	}
+	c.mu.Unlock()
 	for _, q := range batches {
 		q.err = err
-		close(q.done)
+		if !q.lead { // a leader's wake was closed when it was handed the chain
+			close(q.wake)
+		}
+	}
+	if next != nil {
+		close(next.wake)
 	}
 	return err
 }
