@@ -803,9 +803,9 @@ func (c *dtCountingStore) LookupRefreshToken(ctx context.Context, h string, now 
 	c.hit("LookupRefreshToken")
 	return c.Store.LookupRefreshToken(ctx, h, now)
 }
-func (c *dtCountingStore) RotateRefresh(ctx context.Context, old string, now time.Time, a *store.AccessToken, next store.RefreshToken) (store.RefreshToken, error) {
+func (c *dtCountingStore) RotateRefresh(ctx context.Context, old string, now time.Time, r store.RefreshRotation) (store.RefreshToken, error) {
 	c.hit("RotateRefresh")
-	return c.Store.RotateRefresh(ctx, old, now, a, next)
+	return c.Store.RotateRefresh(ctx, old, now, r)
 }
 func (c *dtCountingStore) RevokeFamily(ctx context.Context, id string) error {
 	c.hit("RevokeFamily")

@@ -121,9 +121,14 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	if c.Subject != "" {
 		return b.redeemSubjectCode(ctx, client, c, r.Meta)
 	}
-	g, err := b.activeGrant(ctx, c.GrantID)
+	// The grant's fields never change (cached); its status is checked by IssueTokens in the
+	// same store step that stores the tokens.
+	g, err := b.grant(ctx, c.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(InvalidGrant, "the grant behind this code was revoked")
+	}
 	if err != nil {
-		return nil, err
+		return nil, storeErr("get grant", err)
 	}
 	res, err := b.issueServiceAccountTokens(ctx, g, c.FamilyID)
 	if err != nil {
@@ -189,14 +194,21 @@ func (b *Broker) serviceAccountTokens(g store.Grant, familyID string) (store.Acc
 func (b *Broker) issueServiceAccountTokens(ctx context.Context, g store.Grant, familyID string) (*TokenResponse, error) {
 	at, rt, res := b.serviceAccountTokens(g, familyID)
 	f := store.Family{ID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain, Kind: store.KindServiceAccount, Subject: g.ID}
-	if err := b.store.IssueTokens(ctx, f, &at, &rt); err != nil && !errors.Is(err, store.ErrNotFound) {
+	err := b.store.IssueTokens(ctx, f, &at, &rt)
+	if errors.Is(err, store.ErrNotFound) {
+		// Refused: the grant was revoked, or a concurrent second redemption of the same code
+		// revoked the family between our ConsumeCode and now. In the second case this
+		// redemption still won (SPEC §3: exactly one of any number succeeds), and every
+		// token issued from the code is revoked: its tokens are answered but were never
+		// stored, so they are dead on arrival, exactly as if issued and revoked at once.
+		if _, err := b.activeGrant(ctx, g.ID); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if err != nil {
 		return nil, storeErr("issue tokens", err)
 	}
-	// ErrNotFound: a concurrent second redemption of the same code revoked the family
-	// between our ConsumeCode and now. This redemption still won (SPEC §3: exactly one of
-	// any number succeeds), and every token issued from the code is revoked: its tokens
-	// are answered but were never stored, so they are dead on arrival, exactly as if
-	// issued and revoked at once.
 	return res, nil
 }
 

@@ -188,6 +188,18 @@ type RefreshToken struct {
 	Used           bool
 }
 
+// RefreshRotation names the successors of a refresh token for RotateRefresh. The store copies
+// every other field (family, grant, client, domain, kind, subject, scopes) from the old token,
+// so a refresh costs the broker one round trip and cannot move a token to another family.
+type RefreshRotation struct {
+	ClientID         string    // the presenting client: the old token must be its own
+	IssuedAt         time.Time // of both new tokens
+	RefreshHash      string    // the new refresh token's hash
+	RefreshExpiresAt time.Time // zero: no expiry of its own
+	AccessHash       string    // a new access token, stored only when the old token is a service-account token ("" = none)
+	AccessExpiresAt  time.Time
+}
+
 // DelegatedCheck names one delegated JWT for CheckDelegated.
 type DelegatedCheck struct {
 	GrantID  string

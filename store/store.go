@@ -103,7 +103,8 @@ type Grants interface {
 	ListGrants(ctx context.Context, f GrantFilter) (grants []Grant, next string, err error)
 	// RevokeGrant marks the grant revoked at now and returns it. Every token derived from it
 	// is refused from then on by LookupAccessToken, LookupRefreshToken, RotateRefresh and
-	// CheckDelegated. Revoking a revoked grant returns it unchanged. Unknown: ErrNotFound.
+	// CheckDelegated, and IssueTokens issues nothing more into its families. Revoking a
+	// revoked grant returns it unchanged. Unknown: ErrNotFound.
 	RevokeGrant(ctx context.Context, id string, now time.Time) (Grant, error)
 	// RecordGrantUse sets the grant's LastUsedAt to now and adds minted to its count of
 	// delegated tokens for now's UTC day (SPEC §9 admin UI). Unknown grants are ignored.
@@ -116,9 +117,11 @@ type Grants interface {
 // Tokens keeps opaque access and refresh tokens, their families, and the revocation state of
 // delegated JWTs (SPEC §3, §4, §8).
 type Tokens interface {
-	// IssueTokens stores the family f (created when new; an existing f.ID is reused, and a
-	// revoked family refuses with ErrNotFound) and, in the same atomic step, the access token
-	// (may be nil) and the refresh token (may be nil).
+	// IssueTokens stores the family f (created when new; an existing f.ID is reused) and, in
+	// the same atomic step, the access token (may be nil) and the refresh token (may be nil).
+	// A revoked family, or a family whose grant (f.GrantID) is revoked, refuses with
+	// ErrNotFound and nothing is written; an unknown grant id is accepted, as the token
+	// lookups accept it. The grant check lets code redemption skip a GetGrant (SPEC §3).
 	IssueTokens(ctx context.Context, f Family, access *AccessToken, refresh *RefreshToken) error
 	// LookupAccessToken returns the access token stored under hash. ErrNotFound when unknown,
 	// expired at now, revoked, in a revoked family, or of a revoked grant.
@@ -127,12 +130,18 @@ type Tokens interface {
 	// rotated; ErrNotFound when unknown, used, expired, in a revoked family or of a revoked
 	// grant.
 	LookupRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
-	// RotateRefresh marks the refresh token under oldHash used and stores next (and access,
-	// when not nil) in its family, in one atomic step: of N concurrent rotations one wins.
-	// It returns the old record. Unknown, expired, revoked family or grant: ErrNotFound.
-	// Used before: ErrUsed plus the old record (the caller revokes the family, SPEC §3).
-	// next.FamilyID and access.FamilyID must equal the old token's family.
-	RotateRefresh(ctx context.Context, oldHash string, now time.Time, access *AccessToken, next RefreshToken) (RefreshToken, error)
+	// RotateRefresh rotates the refresh token under oldHash in one atomic step, so a refresh
+	// costs one round trip and of N concurrent rotations exactly one wins (SPEC §3). In order:
+	// unknown, expired at now, in a revoked family or of a revoked grant: ErrNotFound (a token
+	// found dead because of its family or grant may be deleted). Used before: ErrUsed plus
+	// the old record (Used set), so the caller can revoke the family. Not r.ClientID's:
+	// ErrWrongClient plus the old record, nothing written. Otherwise it marks the old token
+	// used and stores, in its family, a new refresh token under r.RefreshHash and, when
+	// r.AccessHash is set and the old token is a service-account token (Kind
+	// KindServiceAccount), an access token under r.AccessHash. Both copy every field of the
+	// old token but the hash and times: IssuedAt = r.IssuedAt, ExpiresAt = r.RefreshExpiresAt
+	// or r.AccessExpiresAt. It returns the old record (Used false).
+	RotateRefresh(ctx context.Context, oldHash string, now time.Time, r RefreshRotation) (RefreshToken, error)
 	// RevokeFamily revokes every access and refresh token of the family, and every
 	// delegated JWT that CheckDelegated is asked about with that FamilyID. Unknown families
 	// are not an error.

@@ -2,9 +2,7 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/enterprise-connect/broker/store"
@@ -24,26 +22,30 @@ const liveToken = `
 	NOT EXISTS (SELECT 1 FROM families f WHERE f.id = t.family_id AND f.revoked = 1)
 	AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = t.grant_id AND g.status = 'revoked')`
 
-// IssueTokens stores the family f (created when new; an existing f.ID is reused as stored,
-// and a revoked family refuses with ErrNotFound) and, in the same transaction, the access
-// token and the refresh token (either may be nil). ErrExists when a token hash is taken.
+// IssueTokens stores the family f (created when new; an existing f.ID is reused as stored)
+// and, in the same transaction, the access token and the refresh token (either may be nil).
+// A revoked family or a revoked grant f.GrantID refuses with ErrNotFound and nothing is
+// written; an unknown grant is accepted. ErrExists when a token hash is taken.
 func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) error {
 	return s.write(ctx, "issue tokens", func(tx *wtx) error {
-		var revoked int
-		err := tx.row(`SELECT revoked FROM families WHERE id = ?`, f.ID).Scan(&revoked)
+		var revoked, grantRevoked int
+		err := tx.row(`SELECT
+			(SELECT count(*) FROM families WHERE id = ? AND revoked = 1),
+			(SELECT count(*) FROM grants WHERE id = ? AND status = 'revoked')`,
+			f.ID, f.GrantID).Scan(&revoked, &grantRevoked)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.exec(`INSERT INTO families
-				(id, grant_id, client_id, domain, kind, subject, revoked)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
-			if err != nil {
-				return err
-			}
 		case err != nil:
 			return err
-		case revoked != 0:
+		case revoked != 0 || grantRevoked != 0:
 			return store.ErrNotFound
+		}
+		_, err = tx.exec(`INSERT INTO families
+			(id, grant_id, client_id, domain, kind, subject, revoked)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
+		if err != nil {
+			return err
 		}
 		return insertTokens(tx, access, refresh)
 	})
@@ -108,13 +110,13 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash string, now time.Ti
 	return r, classify("lookup refresh token", err)
 }
 
-// RotateRefresh marks the refresh token under oldHash used and stores next (and access,
-// when not nil) in one transaction: of N concurrent rotations one wins. It returns the old
-// record, with Used set as it is now stored. Unknown, expired, revoked family or grant:
-// ErrNotFound. Used before: ErrUsed plus the old record (the caller revokes the family,
-// SPEC §3). next.FamilyID and access.FamilyID must equal the old token's family, else
-// ErrConflict and nothing is written.
-func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, access *store.AccessToken, next store.RefreshToken) (store.RefreshToken, error) {
+// RotateRefresh rotates the refresh token under oldHash in one transaction: of N concurrent
+// rotations one wins. Unknown, expired at now, revoked family or grant: ErrNotFound. Used
+// before: ErrUsed plus the old record. Another client's: ErrWrongClient plus the old record,
+// nothing written. Otherwise the old token is marked used and its successors, copied from it
+// in Go, are inserted (the access token only for a service-account token). It returns the
+// old record as it was before (Used false).
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, r store.RefreshRotation) (store.RefreshToken, error) {
 	var old store.RefreshToken
 	err := s.write(ctx, "rotate refresh", func(tx *wtx) error {
 		var (
@@ -131,18 +133,26 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time
 			return store.ErrNotFound
 		case old.Used:
 			return store.ErrUsed
-		case next.FamilyID != old.FamilyID || (access != nil && access.FamilyID != old.FamilyID):
-			return fmt.Errorf("%w: rotated tokens must stay in family %q", store.ErrConflict, old.FamilyID)
+		case old.ClientID != r.ClientID:
+			return store.ErrWrongClient
 		}
 		if _, err := tx.exec(`UPDATE refresh_tokens SET used = 1 WHERE hash = ?`,
 			oldHash); err != nil {
 			return err
 		}
-		old.Used = true
+		next := old
+		next.Hash, next.IssuedAt, next.ExpiresAt = r.RefreshHash, r.IssuedAt, r.RefreshExpiresAt
+		var access *store.AccessToken
+		if r.AccessHash != "" && old.Kind == store.KindServiceAccount {
+			access = &store.AccessToken{Hash: r.AccessHash, FamilyID: old.FamilyID, GrantID: old.GrantID,
+				ClientID: old.ClientID, Domain: old.Domain, Kind: old.Kind, Subject: old.Subject,
+				Scope: old.Scope, DelegatedScope: old.DelegatedScope,
+				IssuedAt: r.IssuedAt, ExpiresAt: r.AccessExpiresAt}
+		}
 		return insertTokens(tx, access, &next)
 	})
 	switch {
-	case err == nil, errors.Is(err, store.ErrUsed):
+	case err == nil, errors.Is(err, store.ErrUsed), errors.Is(err, store.ErrWrongClient):
 		return old, err
 	default:
 		return store.RefreshToken{}, err

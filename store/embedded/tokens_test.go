@@ -123,19 +123,17 @@ func TestRotateRefresh_ReplayIsUsedAndFamilyRevocable(t *testing.T) {
 	ctx := t.Context()
 	s, _ := openTemp(t)
 	f := issue(t, s)
-	next := f.refresh
-	next.Hash, next.IssuedAt = "rt_2", t0.Add(time.Minute)
-	access := f.access
-	access.Hash = "at_2"
+	rot := store.RefreshRotation{ClientID: "cli_1", IssuedAt: t0.Add(time.Minute), RefreshHash: "rt_2",
+		AccessHash: "at_2", AccessExpiresAt: t0.Add(31 * time.Minute)}
 
-	old, err := s.RotateRefresh(ctx, "rt_1", t0.Add(time.Minute), &access, next)
+	old, err := s.RotateRefresh(ctx, "rt_1", t0.Add(time.Minute), rot)
 	wantErr(t, "rotate", err, nil)
-	if old.Hash != "rt_1" {
-		t.Errorf("old.Hash = %q", old.Hash)
+	if d := cmp.Diff(f.refresh, old); d != "" {
+		t.Errorf("rotate must return the old record (-want +got):\n%s", d)
 	}
 	_, err = s.LookupRefreshToken(ctx, "rt_1", t0)
 	wantErr(t, "lookup rotated", err, store.ErrNotFound)
-	old, err = s.RotateRefresh(ctx, "rt_1", t0.Add(2*time.Minute), nil, store.RefreshToken{Hash: "rt_x", FamilyID: "fam_1"})
+	old, err = s.RotateRefresh(ctx, "rt_1", t0.Add(2*time.Minute), store.RefreshRotation{ClientID: "cli_1", RefreshHash: "rt_x"})
 	wantErr(t, "replay", err, store.ErrUsed)
 	if old.FamilyID != "fam_1" || !old.Used {
 		t.Errorf("replay returned %+v, want the used old record", old)
@@ -149,21 +147,18 @@ func TestRotateRefresh_ReplayIsUsedAndFamilyRevocable(t *testing.T) {
 	wantErr(t, "access after family revocation", err, store.ErrNotFound)
 	_, err = s.LookupRefreshToken(ctx, "rt_2", t0)
 	wantErr(t, "refresh after family revocation", err, store.ErrNotFound)
-	next.Hash = "rt_3"
-	_, err = s.RotateRefresh(ctx, "rt_2", t0, nil, next)
+	_, err = s.RotateRefresh(ctx, "rt_2", t0, store.RefreshRotation{ClientID: "cli_1", RefreshHash: "rt_3"})
 	wantErr(t, "rotate in revoked family", err, store.ErrNotFound)
 	err = s.IssueTokens(ctx, f.fam, nil, &store.RefreshToken{Hash: "rt_4", FamilyID: "fam_1"})
 	wantErr(t, "issue into revoked family", err, store.ErrNotFound)
 }
 
-func TestRotateRefresh_OtherFamilyConflicts(t *testing.T) {
+func TestRotateRefresh_OtherClientRefused(t *testing.T) {
 	ctx := t.Context()
 	s, _ := openTemp(t)
-	f := issue(t, s)
-	next := f.refresh
-	next.Hash, next.FamilyID = "rt_2", "fam_other"
-	_, err := s.RotateRefresh(ctx, "rt_1", t0, nil, next)
-	wantErr(t, "rotate into another family", err, store.ErrConflict)
+	issue(t, s)
+	_, err := s.RotateRefresh(ctx, "rt_1", t0, store.RefreshRotation{ClientID: "cli_other", RefreshHash: "rt_2"})
+	wantErr(t, "rotate by another client", err, store.ErrWrongClient)
 	if _, err := s.LookupRefreshToken(ctx, "rt_1", t0); err != nil {
 		t.Fatalf("a refused rotation must not use the token: %v", err)
 	}
@@ -187,7 +182,7 @@ func TestRevokeGrant_RefusesEveryDerivedToken(t *testing.T) {
 	wantErr(t, "access", err, store.ErrNotFound)
 	_, err = s.LookupRefreshToken(ctx, "rt_1", t0)
 	wantErr(t, "refresh", err, store.ErrNotFound)
-	_, err = s.RotateRefresh(ctx, "rt_1", t0, nil, store.RefreshToken{Hash: "rt_2", FamilyID: "fam_1"})
+	_, err = s.RotateRefresh(ctx, "rt_1", t0, store.RefreshRotation{ClientID: "cli_1", RefreshHash: "rt_2"})
 	wantErr(t, "rotate", err, store.ErrNotFound)
 	_, err = s.CheckDelegated(ctx, store.DelegatedCheck{GrantID: "ser_1", Subject: "a@example.com", JTI: "j", IssuedAt: t0})
 	wantErr(t, "delegated", err, store.ErrNotFound)

@@ -28,7 +28,7 @@ func (s *Store) EnsureAccount(ctx context.Context, a store.Account) (store.Accou
 
 // AccountByID returns the account with that acc_ id, or ErrNotFound.
 func (s *Store) AccountByID(ctx context.Context, id string) (store.Account, error) {
-	v, err := s.c.HGet(ctx, s.key(keyAccountIDs), id).Result()
+	v, err := s.cmd.HGet(ctx, s.key(keyAccountIDs), id).Result()
 	if err != nil {
 		return store.Account{}, notFoundOr(err)
 	}
@@ -53,7 +53,7 @@ func (s *Store) AddElevations(ctx context.Context, grantID, subject string, cale
 	for i, c := range calendarIDs {
 		members[i] = c
 	}
-	if err := s.c.SAdd(ctx, s.key("el:", grantID, ":", subject), members...).Err(); err != nil {
+	if err := s.cmd.SAdd(ctx, s.key("el:", grantID, ":", subject), members...).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -71,7 +71,7 @@ func (s *Store) Elevations(ctx context.Context, grantID string, subjects []strin
 	for _, sub := range subjects {
 		args = append(args, sub)
 	}
-	v, err := s.sc.elevations.Run(ctx, s.c, []string{s.base}, args...).Slice()
+	v, err := s.sc.elevations.Run(ctx, s.cmd, []string{s.base}, args...).Slice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -94,7 +94,7 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration, now t
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	n, err := s.sc.hit.Run(ctx, s.c, []string{s.base, s.key("rl:", key)}, field, s.ttl(end), now.UnixMilli()).Int64()
+	n, err := s.sc.hit.Run(ctx, s.cmd, []string{s.base, s.key("rl:", key)}, field, s.ttl(end), now.UnixMilli()).Int64()
 	if err != nil {
 		return 0, time.Time{}, unavailable(err)
 	}
@@ -107,7 +107,7 @@ func (s *Store) Count(ctx context.Context, key string, window time.Duration, now
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.c.HGet(ctx, s.key("rl:", key), field).Int64()
+	n, err := s.cmd.HGet(ctx, s.key("rl:", key), field).Int64()
 	if isNil(err) {
 		return 0, nil
 	}
@@ -119,7 +119,7 @@ func (s *Store) Count(ctx context.Context, key string, window time.Duration, now
 
 // ResetLimit clears the counter key in every window.
 func (s *Store) ResetLimit(ctx context.Context, key string) error {
-	if err := s.c.Del(ctx, s.key("rl:", key)).Err(); err != nil {
+	if err := s.cmd.Del(ctx, s.key("rl:", key)).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil

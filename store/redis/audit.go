@@ -28,7 +28,7 @@ func (s *Store) AuditAnchor(ctx context.Context, domain string) (string, error) 
 
 // getString is GET with a missing key read as "".
 func (s *Store) getString(ctx context.Context, key string) (string, error) {
-	v, err := s.c.Get(ctx, key).Result()
+	v, err := s.cmd.Get(ctx, key).Result()
 	if isNil(err) {
 		return "", nil
 	}
@@ -78,7 +78,7 @@ func timeKey(v int64) string {
 
 // AuditDomains returns every domain that has a chain, "" included when it has one, sorted.
 func (s *Store) AuditDomains(ctx context.Context) ([]string, error) {
-	ds, err := s.c.SMembers(ctx, s.key("ad")).Result()
+	ds, err := s.cmd.SMembers(ctx, s.key("ad")).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -156,7 +156,7 @@ type auditItem struct {
 // auditPage reads up to n events of one domain from sequence number from ("" = the newest
 // for dir 'd', the oldest for 'a'), in direction dir.
 func (s *Store) auditPage(ctx context.Context, domain, from string, n int, dir byte) ([]auditItem, error) {
-	v, err := s.sc.auditPage.Run(ctx, s.c, []string{s.base}, domain, from, n, string(dir)).Slice()
+	v, err := s.sc.auditPage.Run(ctx, s.cmd, []string{s.base}, domain, from, n, string(dir)).Slice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) auditPage(ctx context.Context, domain, from string, n int, dir b
 // auditPageAll reads up to n events of the all-domains index between the lex bounds hi and
 // lo, newest first (dir 'd') or oldest first ('a').
 func (s *Store) auditPageAll(ctx context.Context, hi, lo string, n int, dir byte) ([]auditItem, error) {
-	v, err := s.sc.auditPageAll.Run(ctx, s.c, []string{s.base}, hi, lo, n, string(dir)).Slice()
+	v, err := s.sc.auditPageAll.Run(ctx, s.cmd, []string{s.base}, hi, lo, n, string(dir)).Slice()
 	if err != nil {
 		return nil, unavailable(err)
 	}

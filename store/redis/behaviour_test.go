@@ -99,7 +99,7 @@ func TestUnavailable_EveryRoleWrapsErrUnavailable(t *testing.T) {
 		"ListGrants":        func(ctx context.Context) error { _, _, err := s.ListGrants(ctx, store.GrantFilter{}); return err },
 		"LookupAccessToken": func(ctx context.Context) error { _, err := s.LookupAccessToken(ctx, "a", now); return err },
 		"RotateRefresh": func(ctx context.Context) error {
-			_, err := s.RotateRefresh(ctx, "r", now, nil, store.RefreshToken{})
+			_, err := s.RotateRefresh(ctx, "r", now, store.RefreshRotation{})
 			return err
 		},
 		"CheckDelegated": func(ctx context.Context) error { _, err := s.CheckDelegated(ctx, store.DelegatedCheck{}); return err },

@@ -27,7 +27,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.c.HSetNX(ctx, s.key(keyClients), c.ID, b).Result()
+	ok, err := s.cmd.HSetNX(ctx, s.key(keyClients), c.ID, b).Result()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -39,7 +39,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient returns the client with that id, or ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	v, err := s.c.HGet(ctx, s.key(keyClients), id).Result()
+	v, err := s.cmd.HGet(ctx, s.key(keyClients), id).Result()
 	if err != nil {
 		return store.Client{}, notFoundOr(err)
 	}
@@ -48,7 +48,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 
 // ListClients returns every client, oldest first (ties by id).
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	vs, err := s.c.HVals(ctx, s.key(keyClients)).Result()
+	vs, err := s.cmd.HVals(ctx, s.key(keyClients)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 
 // DeleteClient removes the client, or returns ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := s.c.HDel(ctx, s.key(keyClients), id).Result()
+	n, err := s.cmd.HDel(ctx, s.key(keyClients), id).Result()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // APIKeyByHash returns the key whose Hash equals hash (one HGET), or ErrNotFound.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
-	v, err := s.c.HGet(ctx, s.key(keyAPIKeyHashes), hash).Result()
+	v, err := s.cmd.HGet(ctx, s.key(keyAPIKeyHashes), hash).Result()
 	if err != nil {
 		return store.APIKey{}, notFoundOr(err)
 	}
@@ -112,7 +112,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys returns every key, oldest first (ties by id).
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	vs, err := s.c.HVals(ctx, s.key(keyAPIKeys)).Result()
+	vs, err := s.cmd.HVals(ctx, s.key(keyAPIKeys)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}

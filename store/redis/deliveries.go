@@ -84,7 +84,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string, attempts int, next
 
 // PendingDeliveries counts queued deliveries, leased ones included.
 func (s *Store) PendingDeliveries(ctx context.Context) (int, error) {
-	n, err := s.c.ZCard(ctx, s.key(keyQueue)).Result()
+	n, err := s.cmd.ZCard(ctx, s.key(keyQueue)).Result()
 	if err != nil {
 		return 0, unavailable(err)
 	}

@@ -49,7 +49,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) (string, error) 
 
 // GetGrant returns the grant in any status, or ErrNotFound.
 func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
-	v, err := s.c.HMGet(ctx, s.key("g:", id), "j", "s", "r", "l").Result()
+	v, err := s.cmd.HMGet(ctx, s.key("g:", id), "j", "s", "r", "l").Result()
 	if err != nil {
 		return store.Grant{}, unavailable(err)
 	}
@@ -96,7 +96,7 @@ func (s *Store) RecordGrantUse(ctx context.Context, id string, now time.Time, mi
 // MintCounts returns the grant's delegated-token counts per UTC day from since's day on.
 // Days with no mint (RecordGrantUse with minted 0) are absent.
 func (s *Store) MintCounts(ctx context.Context, id string, since time.Time) (map[string]int, error) {
-	m, err := s.c.HGetAll(ctx, s.key("gm:", id)).Result()
+	m, err := s.cmd.HGetAll(ctx, s.key("gm:", id)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}

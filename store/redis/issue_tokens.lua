@@ -1,7 +1,9 @@
 -- issue_tokens: create (or reuse) a family and store an access and/or refresh token in it.
--- A revoked family refuses. Per-subject families are indexed by (grant, subject) for
--- RevokeSubject. A family (and that index) lives at least as long as its longest-lived
--- token: no TTL when it holds a refresh token without expiry.
+-- A revoked family, or a family of a revoked grant (g:<id> field s), refuses before
+-- anything is written; an unknown grant is accepted, as lookup_access accepts it.
+-- Per-subject families are indexed by (grant, subject) for RevokeSubject. A family (and
+-- that index) lives at least as long as its longest-lived token: no TTL when it holds a
+-- refresh token without expiry.
 -- KEYS[1] base.
 -- ARGV[1] family id, ARGV[2] family grant, ARGV[3] kind, ARGV[4] subject,
 -- ARGV[5] '1' with an access token: ARGV[6] hash, ARGV[7] JSON, ARGV[8] expires ms,
@@ -24,7 +26,7 @@ end
 
 local fk = b .. 'f:' .. ARGV[1]
 local rv = redis.call('HGET', fk, 'rv')
-if rv == '1' then
+if rv == '1' or redis.call('HGET', b .. 'g:' .. ARGV[2], 's') == 'revoked' then
   return {'nf'}
 end
 -- the family's TTL: that of its longest-lived new token; 0 (none) if one never expires

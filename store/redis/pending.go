@@ -35,7 +35,7 @@ func (s *Store) PutPending(ctx context.Context, p store.PendingAuthorization) er
 
 // GetPending returns the pending request, or ErrNotFound when unknown, consumed or expired.
 func (s *Store) GetPending(ctx context.Context, id string, now time.Time) (store.PendingAuthorization, error) {
-	v, err := s.c.Get(ctx, s.key("pa:", id)).Result()
+	v, err := s.cmd.Get(ctx, s.key("pa:", id)).Result()
 	if err != nil {
 		return store.PendingAuthorization{}, notFoundOr(err)
 	}
@@ -45,7 +45,7 @@ func (s *Store) GetPending(ctx context.Context, id string, now time.Time) (store
 // ConsumePending removes and returns the pending request atomically (GETDEL): exactly one
 // of concurrent callers gets it. Expired at now: ErrNotFound.
 func (s *Store) ConsumePending(ctx context.Context, id string, now time.Time) (store.PendingAuthorization, error) {
-	v, err := s.c.GetDel(ctx, s.key("pa:", id)).Result()
+	v, err := s.cmd.GetDel(ctx, s.key("pa:", id)).Result()
 	if err != nil {
 		return store.PendingAuthorization{}, notFoundOr(err)
 	}
@@ -72,7 +72,7 @@ func (s *Store) PutSession(ctx context.Context, se store.Session) error {
 		return err
 	}
 	ttl := time.Duration(s.ttl(se.ExpiresAt)) * time.Millisecond
-	if err := s.c.Set(ctx, s.key("se:", se.Hash), b, ttl).Err(); err != nil {
+	if err := s.cmd.Set(ctx, s.key("se:", se.Hash), b, ttl).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -80,7 +80,7 @@ func (s *Store) PutSession(ctx context.Context, se store.Session) error {
 
 // GetSession returns the session, or ErrNotFound when unknown or expired at now.
 func (s *Store) GetSession(ctx context.Context, hash string, now time.Time) (store.Session, error) {
-	v, err := s.c.Get(ctx, s.key("se:", hash)).Result()
+	v, err := s.cmd.Get(ctx, s.key("se:", hash)).Result()
 	if err != nil {
 		return store.Session{}, notFoundOr(err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) GetSession(ctx context.Context, hash string, now time.Time) (sto
 
 // DeleteSession removes the session; unknown sessions are not an error.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	if err := s.c.Del(ctx, s.key("se:", hash)).Err(); err != nil {
+	if err := s.cmd.Del(ctx, s.key("se:", hash)).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -112,7 +112,7 @@ func (s *Store) PutPermissionRequest(ctx context.Context, r store.PermissionRequ
 
 // GetPermissionRequest returns it, or ErrNotFound when unknown, consumed or expired at now.
 func (s *Store) GetPermissionRequest(ctx context.Context, id string, now time.Time) (store.PermissionRequest, error) {
-	v, err := s.c.Get(ctx, s.key("pr:", id)).Result()
+	v, err := s.cmd.Get(ctx, s.key("pr:", id)).Result()
 	if err != nil {
 		return store.PermissionRequest{}, notFoundOr(err)
 	}
@@ -122,7 +122,7 @@ func (s *Store) GetPermissionRequest(ctx context.Context, id string, now time.Ti
 // ConsumePermissionRequest removes and returns it atomically (GETDEL); exactly one caller
 // wins. Expired at now: ErrNotFound.
 func (s *Store) ConsumePermissionRequest(ctx context.Context, id string, now time.Time) (store.PermissionRequest, error) {
-	v, err := s.c.GetDel(ctx, s.key("pr:", id)).Result()
+	v, err := s.cmd.GetDel(ctx, s.key("pr:", id)).Result()
 	if err != nil {
 		return store.PermissionRequest{}, notFoundOr(err)
 	}
@@ -148,7 +148,7 @@ func (s *Store) putNX(ctx context.Context, key string, v any, exp time.Time) err
 	if err != nil {
 		return err
 	}
-	ok, err := s.c.SetNX(ctx, key, b, time.Duration(s.ttl(exp))*time.Millisecond).Result()
+	ok, err := s.cmd.SetNX(ctx, key, b, time.Duration(s.ttl(exp))*time.Millisecond).Result()
 	if err != nil {
 		return unavailable(err)
 	}

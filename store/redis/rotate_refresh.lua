@@ -1,11 +1,21 @@
--- rotate_refresh: mark a refresh token used and store its successor (and an access token)
--- in the same family; of N concurrent rotations one wins, the others see 'used'.
+-- rotate_refresh: mark a refresh token used and store its successors, built here from the
+-- old token's record, in its family; of N concurrent rotations one wins, the others see
+-- 'used'. Checks in order: unknown, expired, dead family or grant ('nf'), used ('used'),
+-- another client's ('client': nothing written).
 -- KEYS[1] base, KEYS[2] rt:<old hash>.
--- ARGV[1] now ms,
--- ARGV[2] next hash, ARGV[3] next JSON, ARGV[4] next expires ms (0: none),
---   ARGV[5] next TTL ms (0: none), ARGV[6] next family, ARGV[7] next grant,
--- ARGV[8] '1' with an access token: ARGV[9] hash, ARGV[10] JSON, ARGV[11] expires ms,
---   ARGV[12] TTL ms, ARGV[13] family, ARGV[14] grant.
+-- ARGV[1] now ms, ARGV[2] presenting client id, ARGV[3] issued ms of the new tokens,
+-- ARGV[4] new refresh hash, ARGV[5] its expires ms (0: none), ARGV[6] its TTL ms (0: none),
+-- ARGV[7] new access hash ('' = none; stored only for a service-account token),
+--   ARGV[8] its expires ms, ARGV[9] its TTL ms.
+--
+-- The j field is the JSON of refreshJSON/accessJSON (tokens.go): string fields plus
+-- IssuedAt/ExpiresAt as integer ms. The successors' JSON is cjson.encode of a table holding
+-- the old strings and the new times. Times are never decoded and re-encoded: they come from
+-- ARGV, and Redis's cjson prints numbers with 14 significant digits, so integer ms up to 14
+-- digits (year 5138) come out exact (miniredis's cjson prints them with Go's json.Marshal,
+-- exact too); the conformance suite reads the times back to the millisecond. The records
+-- have no slices (no arrays), so cjson's ambiguity between an empty array and an empty
+-- object cannot arise. The JSON keys are the Go field names: keep them in step.
 local b = KEYS[1]
 
 -- keep k alive for at least ttl ms (0: forever).
@@ -27,38 +37,53 @@ local x = tonumber(v[2]) or 0
 if x ~= 0 and x <= tonumber(ARGV[1]) then
   return {'nf'}
 end
-local fam = v[3] or ''
+local fam, grant = v[3] or '', v[4] or ''
 if redis.call('HGET', b .. 'f:' .. fam, 'rv') == '1'
-    or redis.call('HGET', b .. 'g:' .. (v[4] or ''), 's') == 'revoked' then
+    or redis.call('HGET', b .. 'g:' .. grant, 's') == 'revoked' then
   redis.call('DEL', KEYS[2])
   return {'nf'}
 end
 if v[5] == '1' then
   return {'used', v[1]}
 end
-if ARGV[6] ~= fam or (ARGV[8] == '1' and ARGV[13] ~= fam) then
-  return {'family', v[1]}
+local old = cjson.decode(v[1])
+if old.ClientID ~= ARGV[2] then
+  return {'client', v[1]}
 end
 redis.call('HSET', KEYS[2], 'u', '1')
-local nk = b .. 'rt:' .. ARGV[2]
-redis.call('HSET', nk, 'j', ARGV[3], 'x', ARGV[4], 'f', fam, 'g', ARGV[7], 'u', '0')
-if tonumber(ARGV[5]) > 0 then
-  redis.call('PEXPIRE', nk, ARGV[5])
+
+-- a successor of the old token: its string fields, a new hash and new times.
+local function successor(hash, expires)
+  local t = {Hash = hash, IssuedAt = tonumber(ARGV[3]), ExpiresAt = tonumber(expires)}
+  for _, k in ipairs({'FamilyID', 'GrantID', 'ClientID', 'Domain', 'Kind', 'Subject', 'Scope', 'DelegatedScope'}) do
+    t[k] = old[k] or ''
+  end
+  return t
+end
+
+local nr = successor(ARGV[4], ARGV[5])
+nr.Used = false
+local nk = b .. 'rt:' .. ARGV[4]
+redis.call('HSET', nk, 'j', cjson.encode(nr), 'x', ARGV[5], 'f', fam, 'g', grant, 'u', '0')
+if tonumber(ARGV[6]) > 0 then
+  redis.call('PEXPIRE', nk, ARGV[6])
 else
   redis.call('PERSIST', nk)
 end
-if ARGV[8] == '1' then
-  local ak = b .. 'at:' .. ARGV[9]
-  redis.call('HSET', ak, 'j', ARGV[10], 'x', ARGV[11], 'f', fam, 'g', ARGV[14])
-  if tonumber(ARGV[12]) > 0 then
-    redis.call('PEXPIRE', ak, ARGV[12])
+local ttl = tonumber(ARGV[6])
+if ARGV[7] ~= '' and old.Kind == 'service_account' then
+  local ak = b .. 'at:' .. ARGV[7]
+  redis.call('HSET', ak, 'j', cjson.encode(successor(ARGV[7], ARGV[8])), 'x', ARGV[8], 'f', fam, 'g', grant)
+  local attl = tonumber(ARGV[9])
+  if attl > 0 then
+    redis.call('PEXPIRE', ak, attl)
+  end
+  -- the family outlives the access token too
+  if ttl > 0 then
+    if attl <= 0 then ttl = 0 else ttl = math.max(ttl, attl) end
   end
 end
 -- the family (and its (grant, subject) index) outlives its new tokens
-local ttl = tonumber(ARGV[5])
-if ttl > 0 and ARGV[8] == '1' then
-  if tonumber(ARGV[12]) <= 0 then ttl = 0 else ttl = math.max(ttl, tonumber(ARGV[12])) end
-end
 local fk = b .. 'f:' .. fam
 extend(fk, ttl)
 local fv = redis.call('HMGET', fk, 'g', 'k', 's')

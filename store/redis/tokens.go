@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -12,7 +11,8 @@ import (
 )
 
 // accessJSON and refreshJSON are the tokens as stored in the j field of at:/rt:<hash>;
-// refresh Used lives in the u field.
+// refresh Used lives in the u field. rotate_refresh.lua builds both from a stored refresh
+// token's JSON by these field names (cjson): keep them flat, without slices.
 type accessJSON struct {
 	store.AccessToken
 	IssuedAt, ExpiresAt int64
@@ -23,9 +23,9 @@ type refreshJSON struct {
 	IssuedAt, ExpiresAt int64
 }
 
-// IssueTokens stores the family f (created when new, reused when it exists; a revoked
-// family refuses with ErrNotFound) and the access and refresh tokens (either may be nil)
-// in one script.
+// IssueTokens stores the family f (created when new, reused when it exists) and the access
+// and refresh tokens (either may be nil) in one script. A revoked family or a revoked grant
+// f.GrantID refuses with ErrNotFound before anything is written.
 func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) error {
 	args := []any{f.ID, f.GrantID, string(f.Kind), f.Subject}
 	args, err := s.accessArgs(args, access)
@@ -99,39 +99,38 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash string, now time.Ti
 	return decodeRefresh(rest[0], false)
 }
 
-// RotateRefresh marks the token under oldHash used and stores next (and access) in its
-// family in one script: of N concurrent rotations one wins. It returns the old record.
-// Unknown, expired, revoked family or grant: ErrNotFound. Used before: ErrUsed plus the old
-// record. next.FamilyID (and access.FamilyID) must be the old token's family, else an error
-// and nothing is written.
-func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, access *store.AccessToken, next store.RefreshToken) (store.RefreshToken, error) {
-	b, err := encodeRefresh(next)
+// RotateRefresh rotates the token under oldHash in one script (rotate_refresh.lua): of N
+// concurrent rotations one wins. The script checks expiry, family, grant, use and client,
+// then builds the successors from the old token's stored JSON, so the refresh grant costs
+// one round trip. Unknown, expired, revoked family or grant: ErrNotFound. Used before:
+// ErrUsed plus the old record. Another client's: ErrWrongClient plus the old record,
+// nothing written. It returns the old record (Used false).
+func (s *Store) RotateRefresh(ctx context.Context, oldHash string, now time.Time, r store.RefreshRotation) (store.RefreshToken, error) {
+	st, rest, err := s.run(ctx, s.sc.rotateRefresh, []string{s.key("rt:", oldHash)},
+		now.UnixMilli(), r.ClientID, ms(r.IssuedAt),
+		r.RefreshHash, ms(r.RefreshExpiresAt), s.ttl(r.RefreshExpiresAt),
+		r.AccessHash, ms(r.AccessExpiresAt), s.ttl(r.AccessExpiresAt))
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
-	args := []any{now.UnixMilli(), next.Hash, b, ms(next.ExpiresAt), s.ttl(next.ExpiresAt), next.FamilyID, next.GrantID}
-	args, err = s.accessArgs(args, access)
-	if err != nil {
-		return store.RefreshToken{}, err
-	}
-	st, rest, err := s.run(ctx, s.sc.rotateRefresh, []string{s.key("rt:", oldHash)}, args...)
-	if err != nil {
-		return store.RefreshToken{}, err
-	}
+	var sentinel error
 	switch st {
 	case "ok":
-		return decodeRefresh(rest[0], true)
 	case "used":
-		old, err := decodeRefresh(rest[0], true)
-		if err != nil {
-			return store.RefreshToken{}, err
-		}
-		return old, store.ErrUsed
-	case "family":
-		old, _ := decodeRefresh(rest[0], false)
-		return store.RefreshToken{}, fmt.Errorf("redis store: rotate refresh: new tokens must stay in family %q", old.FamilyID)
+		sentinel = store.ErrUsed
+	case "client":
+		sentinel = store.ErrWrongClient
+	default:
+		return store.RefreshToken{}, statusErr(st)
 	}
-	return store.RefreshToken{}, statusErr(st)
+	if len(rest) == 0 {
+		return store.RefreshToken{}, unavailable(errors.New("short rotate reply"))
+	}
+	old, err := decodeRefresh(rest[0], st == "used")
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
+	return old, sentinel
 }
 
 func decodeRefresh(v any, used bool) (store.RefreshToken, error) {
@@ -159,7 +158,7 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
 
 // RevokeAccessToken deletes one access token; unknown hashes are not an error.
 func (s *Store) RevokeAccessToken(ctx context.Context, hash string) error {
-	if err := s.c.Del(ctx, s.key("at:", hash)).Err(); err != nil {
+	if err := s.cmd.Del(ctx, s.key("at:", hash)).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -175,7 +174,7 @@ func (s *Store) RevokeSubject(ctx context.Context, grantID, subject string, at t
 // DenyJTI refuses the delegated JWT with that jti until expiresAt (a key with a TTL).
 func (s *Store) DenyJTI(ctx context.Context, jti string, expiresAt time.Time) error {
 	ttl := time.Duration(max(s.ttl(expiresAt), ttlGrace.Milliseconds())) * time.Millisecond
-	if err := s.c.Set(ctx, s.key("jd:", jti), ms(expiresAt), ttl).Err(); err != nil {
+	if err := s.cmd.Set(ctx, s.key("jd:", jti), ms(expiresAt), ttl).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil

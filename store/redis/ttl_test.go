@@ -100,7 +100,7 @@ func TestTTL_RefreshWithoutExpiry_NoTTLUntilItsFamilyDies(t *testing.T) {
 	}
 
 	// Rotation keeps the used token (replay detection) and the new one without TTL.
-	_, err := s.RotateRefresh(ctx, "rt1", now, nil, store.RefreshToken{Hash: "rt2", FamilyID: "fam1", GrantID: "ser_1"})
+	_, err := s.RotateRefresh(ctx, "rt1", now, store.RefreshRotation{RefreshHash: "rt2"})
 	must(t, err)
 	wantNoTTL(t, m, s.key("rt:rt1"))
 	wantNoTTL(t, m, s.key("rt:rt2"))
@@ -113,7 +113,7 @@ func TestTTL_RefreshWithoutExpiry_NoTTLUntilItsFamilyDies(t *testing.T) {
 	if m.Exists(s.key("rt:rt2")) {
 		t.Errorf("a refresh token found dead (revoked family) must be deleted")
 	}
-	if _, err := s.RotateRefresh(ctx, "rt1", now, nil, store.RefreshToken{Hash: "rt3", FamilyID: "fam1"}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RotateRefresh(ctx, "rt1", now, store.RefreshRotation{RefreshHash: "rt3"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RotateRefresh in a revoked family: %v, want ErrNotFound", err)
 	}
 	if m.Exists(s.key("rt:rt1")) || m.Exists(s.key("rt:rt3")) {
@@ -130,18 +130,33 @@ func TestTTL_FamilyOutlivesRotatedTokens(t *testing.T) {
 	fam := store.Family{ID: "fam1", GrantID: "ser_1", Kind: store.KindResource, Subject: "room@example.com"}
 	must(t, s.IssueTokens(ctx, fam, nil, &store.RefreshToken{Hash: "rt1", FamilyID: "fam1", GrantID: "ser_1", ExpiresAt: now.Add(time.Hour)}))
 	wantTTL(t, m, s.key("f:fam1"), time.Hour, time.Hour+ttlGrace+time.Second)
-	_, err := s.RotateRefresh(ctx, "rt1", now,
-		&store.AccessToken{Hash: "at2", FamilyID: "fam1", GrantID: "ser_1", ExpiresAt: now.Add(time.Minute)},
-		store.RefreshToken{Hash: "rt2", FamilyID: "fam1", GrantID: "ser_1", ExpiresAt: now.Add(48 * time.Hour)})
+	_, err := s.RotateRefresh(ctx, "rt1", now, store.RefreshRotation{RefreshHash: "rt2", RefreshExpiresAt: now.Add(48 * time.Hour)})
 	must(t, err)
 	for _, k := range []string{s.key("f:fam1"), s.key("sf:ser_1:room@example.com"), s.key("rt:rt2")} {
 		wantTTL(t, m, k, 48*time.Hour, 48*time.Hour+ttlGrace+time.Second)
 	}
 	// A refresh token without expiry makes the family permanent.
-	_, err = s.RotateRefresh(ctx, "rt2", now, nil, store.RefreshToken{Hash: "rt3", FamilyID: "fam1", GrantID: "ser_1"})
+	_, err = s.RotateRefresh(ctx, "rt2", now, store.RefreshRotation{RefreshHash: "rt3"})
 	must(t, err)
 	wantNoTTL(t, m, s.key("f:fam1"))
 	wantNoTTL(t, m, s.key("sf:ser_1:room@example.com"))
+}
+
+func TestTTL_RotatedServiceAccountFamilyOutlivesItsAccessToken(t *testing.T) {
+	t.Parallel()
+	m, s := openMini(t)
+	ctx := t.Context()
+	now := time.Now()
+	fam := store.Family{ID: "fam1", GrantID: "ser_1", Kind: store.KindServiceAccount, Subject: "ser_1"}
+	must(t, s.IssueTokens(ctx, fam, nil, &store.RefreshToken{Hash: "rt1", FamilyID: "fam1", GrantID: "ser_1",
+		Kind: store.KindServiceAccount, ExpiresAt: now.Add(time.Hour)}))
+	_, err := s.RotateRefresh(ctx, "rt1", now, store.RefreshRotation{RefreshHash: "rt2", RefreshExpiresAt: now.Add(time.Hour),
+		AccessHash: "at2", AccessExpiresAt: now.Add(2 * time.Hour)})
+	must(t, err)
+	wantTTL(t, m, s.key("rt:rt2"), time.Hour, time.Hour+ttlGrace+time.Second)
+	for _, k := range []string{s.key("at:at2"), s.key("f:fam1")} {
+		wantTTL(t, m, k, 2*time.Hour, 2*time.Hour+ttlGrace+time.Second)
+	}
 }
 
 func TestTTL_RevokeUnknownFamily_LeavesStub(t *testing.T) {

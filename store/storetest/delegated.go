@@ -31,7 +31,7 @@ func testDelegated(t *testing.T, open Opener) {
 		now := at(11 * time.Minute)
 		wantRefresh(t, s, "of the revoked subject", rA, now, store.ErrNotFound)
 		wantRefresh(t, s, "of the revoked subject's second family", rA2, now, store.ErrNotFound)
-		_, err := s.RotateRefresh(ctx, rA.Hash, now, nil, newRefresh("alice next", fA, now))
+		_, err := s.RotateRefresh(ctx, rA.Hash, now, rotation(g.ClientID, "alice next", now))
 		wantErr(t, "RotateRefresh of the revoked subject", err, store.ErrNotFound)
 		wantDelegated(t, s, "issued before", delegated(g, alice, "jti-1", "", revokedAt.Add(-time.Second)), store.ErrNotFound)
 		wantDelegated(t, s, "issued at the revocation", delegated(g, alice, "jti-2", "", revokedAt), store.ErrNotFound)
@@ -51,10 +51,8 @@ func testDelegated(t *testing.T, open Opener) {
 		issue(t, s, fNew, nil, &rNew)
 		wantRefresh(t, s, "of a family issued after the revocation", rNew, at(12*time.Minute), nil)
 		wantDelegated(t, s, "of a family issued after the revocation", delegated(g, alice, "jti-7", fNew.ID, at(12*time.Minute)), nil)
-		next := newRefresh("alice new next", fNew, at(13*time.Minute))
-		if _, err := s.RotateRefresh(ctx, rNew.Hash, at(13*time.Minute), nil, next); err != nil {
-			t.Errorf("RotateRefresh in a family issued after the revocation: %v", err)
-		}
+		rotate(t, s, "in a family issued after the revocation", rNew, at(13*time.Minute),
+			rotation(g.ClientID, "alice new next", at(13*time.Minute)), nil)
 
 		// Revocations accumulate: a later one widens the cut, an earlier one never narrows it.
 		must(t, "RevokeSubject later", s.RevokeSubject(ctx, g.ID, alice, at(20*time.Minute)))

@@ -44,9 +44,9 @@ func RunReopen(t *testing.T, open Opener, reopen func(t *testing.T, s store.Stor
 		issue(t, s, f, &a, &r1)
 		issue(t, s, gone, nil, &rGone)
 		must(t, "RevokeFamily", s.RevokeFamily(ctx, gone.ID))
-		r2 := newRefresh("refresh 2", f, at(2*time.Minute))
-		_, err = s.RotateRefresh(ctx, r1.Hash, at(2*time.Minute), nil, r2)
-		must(t, "RotateRefresh", err)
+		rot := rotation(c.ID, "2", at(2*time.Minute))
+		rot.AccessHash = ""
+		_, r2 := rotate(t, s, "before reopen", r1, at(2*time.Minute), rot, nil)
 
 		var events []store.AuditEvent
 		for i := range 5 {
@@ -97,8 +97,7 @@ func RunReopen(t *testing.T, open Opener, reopen func(t *testing.T, s store.Stor
 		wantRefresh(t, s, "rotated, after reopen", r1, now, store.ErrNotFound)
 		wantRefresh(t, s, "current, after reopen", r2, now, nil)
 		wantRefresh(t, s, "of a revoked family, after reopen", rGone, now, store.ErrNotFound)
-		_, err = s.RotateRefresh(ctx, r1.Hash, now, nil, newRefresh("replay", f, now))
-		wantErr(t, "RotateRefresh replay after reopen", err, store.ErrUsed)
+		rotate(t, s, "replay after reopen", r1, now, rotation(c.ID, "replay", now), store.ErrUsed)
 
 		wantHead(t, s, d, chain[4].Hash)
 		wantAnchor(t, s, d, chain[1].Hash)

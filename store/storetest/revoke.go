@@ -59,11 +59,9 @@ func (x grantTokens) check(t *testing.T, s store.Store, what string, now time.Ti
 	if want == nil {
 		return // keep the live tokens live; rotation is covered elsewhere
 	}
-	next := newRefresh("next of "+x.refresh.Hash, x.sa, now)
-	_, err := s.RotateRefresh(t.Context(), x.refresh.Hash, now, nil, next)
-	if !errors.Is(err, want) {
-		t.Errorf("RotateRefresh %s: got error %v, want %v", what, err, want)
-	}
+	a, next := rotate(t, s, what, x.refresh, now, rotation(x.refresh.ClientID, "next of "+x.refresh.Hash, now), want)
+	wantRefresh(t, s, what+": offered in a refused rotation", next, now, store.ErrNotFound)
+	wantAccess(t, s, what+": offered in a refused rotation", a, now, store.ErrNotFound)
 }
 
 func testRevocation(t *testing.T, open Opener) {
@@ -84,8 +82,7 @@ func testRevocation(t *testing.T, open Opener) {
 		now := at(time.Minute)
 		wantAccess(t, s, "of the revoked family", a1, now, store.ErrNotFound)
 		wantRefresh(t, s, "of the revoked family", r1, now, store.ErrNotFound)
-		_, err := s.RotateRefresh(ctx, r1.Hash, now, nil, newRefresh("next 1", f1, now))
-		wantErr(t, "RotateRefresh in the revoked family", err, store.ErrNotFound)
+		rotate(t, s, "in the revoked family", r1, now, rotation(g.ClientID, "next 1", now), store.ErrNotFound)
 		wantDelegated(t, s, "of the revoked family", delegated(g, sf.Subject, "jti-1", sf.ID, now), store.ErrNotFound)
 
 		wantAccess(t, s, "of another family", a2, now, nil)
@@ -133,10 +130,8 @@ func testRevocation(t *testing.T, open Opener) {
 		wantAccess(t, s, "revoked", a1, at(time.Minute), store.ErrNotFound)
 		wantAccess(t, s, "of the same family", a2, at(time.Minute), nil)
 		wantRefresh(t, s, "of the same family", r, at(time.Minute), nil)
-		a3, r3 := newAccess("access 3", f, at(time.Minute)), newRefresh("refresh 3", f, at(time.Minute))
-		if _, err := s.RotateRefresh(ctx, r.Hash, at(time.Minute), &a3, r3); err != nil {
-			t.Errorf("RotateRefresh after RevokeAccessToken: %v", err)
-		}
+		a3, _ := rotate(t, s, "after RevokeAccessToken", r, at(time.Minute), rotation(g.ClientID, "3", at(time.Minute)), nil)
+		wantAccess(t, s, "rotated after RevokeAccessToken", a3, at(time.Minute), nil)
 		must(t, "RevokeAccessToken again", s.RevokeAccessToken(ctx, a1.Hash))
 		must(t, "RevokeAccessToken unknown", s.RevokeAccessToken(ctx, hashOf("never issued")))
 	})

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"github.com/enterprise-connect/broker/store"
 )
 
@@ -53,9 +51,60 @@ func newRefresh(value string, f store.Family, issued time.Time) store.RefreshTok
 	}
 }
 
-// ignoreRefreshUsed: whether RotateRefresh's returned old record shows Used is not part of
-// the contract.
-var ignoreRefreshUsed = cmpopts.IgnoreFields(store.RefreshToken{}, "Used")
+// rotation names the successors of a refresh token of clientID, issued at issued: a refresh
+// token expiring 90 days later and an access token living 30 minutes, both at odd
+// milliseconds so that a backend rounding or re-encoding times shows.
+func rotation(clientID, value string, issued time.Time) store.RefreshRotation {
+	return store.RefreshRotation{
+		ClientID:         clientID,
+		IssuedAt:         issued,
+		RefreshHash:      hashOf("refresh " + value),
+		RefreshExpiresAt: issued.Add(90*24*time.Hour + 7*ms),
+		AccessHash:       hashOf("access " + value),
+		AccessExpiresAt:  issued.Add(30*time.Minute + 1*ms),
+	}
+}
+
+// successors returns what RotateRefresh(old, r) must store: copies of old with r's hashes
+// and times. The access token is stored only when old is a service-account token.
+func successors(old store.RefreshToken, r store.RefreshRotation) (store.AccessToken, store.RefreshToken) {
+	next := old
+	next.Hash, next.IssuedAt, next.ExpiresAt, next.Used = r.RefreshHash, r.IssuedAt, r.RefreshExpiresAt, false
+	a := store.AccessToken{Hash: r.AccessHash, FamilyID: old.FamilyID, GrantID: old.GrantID, ClientID: old.ClientID,
+		Domain: old.Domain, Kind: old.Kind, Subject: old.Subject, Scope: old.Scope, DelegatedScope: old.DelegatedScope,
+		IssuedAt: r.IssuedAt, ExpiresAt: r.AccessExpiresAt}
+	return a, next
+}
+
+// rotate calls RotateRefresh(old.Hash, now, r) and checks the outcome: want nil means it
+// must succeed and return old as stored (Used false); ErrUsed and ErrWrongClient must
+// return old too (Used true after a use). It returns the successors r names.
+func rotate(t *testing.T, s store.Store, what string, old store.RefreshToken, now time.Time, r store.RefreshRotation, want error) (store.AccessToken, store.RefreshToken) {
+	t.Helper()
+	got, err := s.RotateRefresh(t.Context(), old.Hash, now, r)
+	if !errors.Is(err, want) {
+		t.Errorf("RotateRefresh %s: got error %v, want %v", what, err, want)
+	}
+	if want == nil || errors.Is(want, store.ErrUsed) || errors.Is(want, store.ErrWrongClient) {
+		wantOld := old
+		wantOld.Used = errors.Is(want, store.ErrUsed)
+		if d := diff(wantOld, got); d != "" {
+			t.Errorf("RotateRefresh %s must return the old record (-want +got):\n%s", what, d)
+		}
+	}
+	return successors(old, r)
+}
+
+// wantExactTimes fails unless got and want are the same instants, to the nanosecond: the
+// suite's times are whole milliseconds, the unit every backend stores.
+func wantExactTimes(t *testing.T, what string, got, want []time.Time) {
+	t.Helper()
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("%s: time %d = %v, want exactly %v", what, i, got[i], want[i])
+		}
+	}
+}
 
 // issue stores f with access and refresh, failing the test on error.
 func issue(t *testing.T, s store.Store, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) {
@@ -179,42 +228,115 @@ func testTokens(t *testing.T, open Opener) {
 		wantAccess(t, s, "refused by IssueTokens", a2, at(time.Minute), store.ErrNotFound)
 		wantRefresh(t, s, "refused by IssueTokens", r2, at(time.Minute), store.ErrNotFound)
 	})
-	t.Run("Rotate", func(t *testing.T) {
+	t.Run("IssueIntoRevokedGrant", func(t *testing.T) {
 		ctx, s := fresh(t, open)
+		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
+		live := newGrant(id("ser_", "live"), "cli_2", "example.com", at(0))
+		createGrant(t, s, g, "")
+		createGrant(t, s, live, "")
+		existing := saFamily("fam_existing", g)
+		a0 := newAccess("access 0", existing, at(0))
+		issue(t, s, existing, &a0, nil)
+		_, err := s.RevokeGrant(ctx, g.ID, at(time.Minute))
+		must(t, "RevokeGrant", err)
+		for _, f := range []store.Family{saFamily("fam_new", g), existing, subjectFamily("fam_alice", g, "alice@example.com")} {
+			// The tokens name a live grant, so that a lookup would find them had they been
+			// written: the refusal is decided by f.GrantID and writes nothing.
+			a := newAccess("access in "+f.ID, f, at(2*time.Minute))
+			r := newRefresh("refresh in "+f.ID, f, at(2*time.Minute))
+			a.GrantID, r.GrantID = live.ID, live.ID
+			wantErr(t, "IssueTokens into "+f.ID+" of a revoked grant", s.IssueTokens(ctx, f, &a, &r), store.ErrNotFound)
+			wantAccess(t, s, "refused by IssueTokens", a, at(2*time.Minute), store.ErrNotFound)
+			wantRefresh(t, s, "refused by IssueTokens", r, at(2*time.Minute), store.ErrNotFound)
+		}
+		// A grant id the store does not know is accepted, as the lookups accept it.
+		unknown := saFamily("fam_unknown_grant", newGrant(id("ser_", "unknown"), "cli_1", "example.com", at(0)))
+		a, r := newAccess("access of an unknown grant", unknown, at(0)), newRefresh("refresh of an unknown grant", unknown, at(0))
+		issue(t, s, unknown, &a, &r)
+		wantAccess(t, s, "of an unknown grant", a, at(time.Minute), nil)
+		wantRefresh(t, s, "of an unknown grant", r, at(time.Minute), nil)
+	})
+	t.Run("Rotate", func(t *testing.T) {
+		_, s := fresh(t, open)
 		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
 		createGrant(t, s, g, "")
 		f := saFamily("fam_1", g)
 		a1, r1 := newAccess("access 1", f, at(0)), newRefresh("refresh 1", f, at(0))
+		r1.ExpiresAt = at(24 * time.Hour)
 		issue(t, s, f, &a1, &r1)
 
-		a2, r2 := newAccess("access 2", f, at(10*time.Minute)), newRefresh("refresh 2", f, at(10*time.Minute))
-		old, err := s.RotateRefresh(ctx, r1.Hash, at(10*time.Minute), &a2, r2)
-		must(t, "RotateRefresh", err)
-		if d := diff(r1, old, ignoreRefreshUsed); d != "" {
-			t.Errorf("RotateRefresh must return the old record (-want +got):\n%s", d)
-		}
-		wantRefresh(t, s, "rotated", r1, at(10*time.Minute), store.ErrNotFound)
-		wantRefresh(t, s, "new", r2, at(10*time.Minute), nil)
-		wantAccess(t, s, "new", a2, at(10*time.Minute), nil)
+		// The successors copy every field of the old token, with the rotation's hashes and
+		// times to the millisecond.
+		now := at(10*time.Minute + 987*ms)
+		rot2 := rotation(g.ClientID, "2", now)
+		a2, r2 := rotate(t, s, "", r1, now, rot2, nil)
+		wantRefresh(t, s, "rotated", r1, now, store.ErrNotFound)
+		wantRefresh(t, s, "new", r2, now, nil)
+		wantAccess(t, s, "new", a2, now, nil)
+		gotR, err := s.LookupRefreshToken(t.Context(), r2.Hash, now)
+		must(t, "LookupRefreshToken", err)
+		gotA, err := s.LookupAccessToken(t.Context(), a2.Hash, now)
+		must(t, "LookupAccessToken", err)
+		wantExactTimes(t, "new refresh token", []time.Time{gotR.IssuedAt, gotR.ExpiresAt}, []time.Time{rot2.IssuedAt, rot2.RefreshExpiresAt})
+		wantExactTimes(t, "new access token", []time.Time{gotA.IssuedAt, gotA.ExpiresAt}, []time.Time{rot2.IssuedAt, rot2.AccessExpiresAt})
+		wantAccess(t, s, "of the old token, until it expires", a1, now, nil)
+		wantRefresh(t, s, "new, just before its own ExpiresAt", r2, r2.ExpiresAt.Add(-ms), nil)
+		wantRefresh(t, s, "new, at its own ExpiresAt", r2, r2.ExpiresAt, store.ErrNotFound)
+		wantAccess(t, s, "new, at its own ExpiresAt", a2, a2.ExpiresAt, store.ErrNotFound)
 
-		// Rotating without an access token (a per-subject family) chains on.
-		r3 := newRefresh("refresh 3", f, at(20*time.Minute))
-		if _, err := s.RotateRefresh(ctx, r2.Hash, at(20*time.Minute), nil, r3); err != nil {
-			t.Fatalf("RotateRefresh without access: %v", err)
-		}
-		wantRefresh(t, s, "second rotation", r3, at(20*time.Minute), nil)
+		// Without an access token, and with a refresh token without expiry: the chain goes on.
+		rot3 := rotation(g.ClientID, "3", at(20*time.Minute))
+		rot3.AccessHash, rot3.RefreshExpiresAt = "", time.Time{}
+		_, r3 := rotate(t, s, "without access", r2, at(20*time.Minute), rot3, nil)
+		wantRefresh(t, s, "without expiry, years later", r3, at(5*365*24*time.Hour), nil)
 		wantAccess(t, s, "of the first rotation", a2, at(20*time.Minute), nil)
 
-		// Replaying the first refresh token: ErrUsed with its record, nothing stored.
-		a4, r4 := newAccess("access 4", f, at(25*time.Minute)), newRefresh("refresh 4", f, at(25*time.Minute))
-		old, err = s.RotateRefresh(ctx, r1.Hash, at(25*time.Minute), &a4, r4)
-		wantErr(t, "RotateRefresh replay", err, store.ErrUsed)
-		if d := diff(r1, old, ignoreRefreshUsed); d != "" {
-			t.Errorf("a replay must return the old record, so the caller can revoke its family (-want +got):\n%s", d)
+		// Replaying the first refresh token: ErrUsed with its record, nothing stored, also
+		// when another client replays it (use is checked before the client).
+		for _, client := range []string{g.ClientID, "cli_other"} {
+			rot4 := rotation(client, "4 by "+client, at(25*time.Minute))
+			a4, r4 := rotate(t, s, "replay by "+client, r1, at(25*time.Minute), rot4, store.ErrUsed)
+			wantRefresh(t, s, "offered in a replay", r4, at(25*time.Minute), store.ErrNotFound)
+			wantAccess(t, s, "offered in a replay", a4, at(25*time.Minute), store.ErrNotFound)
 		}
-		wantRefresh(t, s, "offered in a replay", r4, at(25*time.Minute), store.ErrNotFound)
-		wantAccess(t, s, "offered in a replay", a4, at(25*time.Minute), store.ErrNotFound)
 		wantRefresh(t, s, "current, after a replay", r3, at(25*time.Minute), nil)
+	})
+	t.Run("RotatePerSubject", func(t *testing.T) {
+		_, s := fresh(t, open)
+		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
+		createGrant(t, s, g, "")
+		for _, kind := range []store.TokenKind{store.KindAccount, store.KindResource} {
+			f := subjectFamily("fam_"+string(kind), g, string(kind)+"@example.com")
+			f.Kind = kind
+			r := newRefresh("refresh of "+f.ID, f, at(0))
+			r.Scope, r.DelegatedScope = "read_account read_events", ""
+			issue(t, s, f, nil, &r)
+			// An access hash is ignored for a per-subject token: its access tokens are
+			// delegated JWTs, minted by the broker.
+			rot := rotation(g.ClientID, "next of "+f.ID, at(time.Minute+3*ms))
+			a, next := rotate(t, s, string(kind), r, at(time.Minute), rot, nil)
+			wantRefresh(t, s, "successor of a "+string(kind)+" token", next, at(time.Minute), nil)
+			wantAccess(t, s, "offered for a "+string(kind)+" token", a, at(time.Minute), store.ErrNotFound)
+		}
+	})
+	t.Run("RotateWrongClient", func(t *testing.T) {
+		_, s := fresh(t, open)
+		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
+		createGrant(t, s, g, "")
+		f := saFamily("fam_1", g)
+		r := newRefresh("refresh", f, at(0))
+		issue(t, s, f, nil, &r)
+		for _, client := range []string{"cli_other", ""} {
+			rot := rotation(client, "by "+client, at(time.Minute))
+			a, next := rotate(t, s, "by client "+client, r, at(time.Minute), rot, store.ErrWrongClient)
+			wantRefresh(t, s, "offered by another client", next, at(time.Minute), store.ErrNotFound)
+			wantAccess(t, s, "offered by another client", a, at(time.Minute), store.ErrNotFound)
+		}
+		// Nothing was changed: the token is still live and rotates for its own client.
+		wantRefresh(t, s, "after another client's attempt", r, at(time.Minute), nil)
+		a, next := rotate(t, s, "by its own client", r, at(2*time.Minute), rotation(g.ClientID, "own", at(2*time.Minute)), nil)
+		wantRefresh(t, s, "rotated by its own client", next, at(2*time.Minute), nil)
+		wantAccess(t, s, "rotated by its own client", a, at(2*time.Minute), nil)
 	})
 	t.Run("RotateRefused", testRotateRefused(open))
 	t.Run("RotateRace", func(t *testing.T) {
@@ -225,16 +347,14 @@ func testTokens(t *testing.T, open Opener) {
 		r := newRefresh("raced", f, at(0))
 		issue(t, s, f, nil, &r)
 		const n = 50
-		nexts := make([]store.RefreshToken, n)
-		accesses := make([]store.AccessToken, n)
+		rots := make([]store.RefreshRotation, n)
 		olds := make([]store.RefreshToken, n)
 		for i := range n {
-			nexts[i] = newRefresh(name("next %d", i), f, at(time.Minute))
-			accesses[i] = newAccess(name("access %d", i), f, at(time.Minute))
+			rots[i] = rotation(g.ClientID, name("%d", i), at(time.Minute))
 		}
 		errs := race(n, func(i int) error {
 			var err error
-			olds[i], err = s.RotateRefresh(ctx, r.Hash, at(time.Minute), &accesses[i], nexts[i])
+			olds[i], err = s.RotateRefresh(ctx, r.Hash, at(time.Minute), rots[i])
 			return err
 		})
 		if wins, losses := tally(t, errs, store.ErrUsed); wins != 1 || losses != n-1 {
@@ -244,15 +364,18 @@ func testTokens(t *testing.T, open Opener) {
 			if err != nil && !errors.Is(err, store.ErrUsed) {
 				continue
 			}
-			if d := diff(r, olds[i], ignoreRefreshUsed); d != "" {
+			wantOld := r
+			wantOld.Used = err != nil
+			if d := diff(wantOld, olds[i]); d != "" {
 				t.Errorf("goroutine %d (err %v) must get the old record (-want +got):\n%s", i, err, d)
 			}
 			want := store.ErrNotFound
 			if err == nil {
 				want = nil
 			}
-			wantRefresh(t, s, name("offered by goroutine %d", i), nexts[i], at(time.Minute), want)
-			wantAccess(t, s, name("offered by goroutine %d", i), accesses[i], at(time.Minute), want)
+			a, next := successors(r, rots[i])
+			wantRefresh(t, s, name("offered by goroutine %d", i), next, at(time.Minute), want)
+			wantAccess(t, s, name("offered by goroutine %d", i), a, at(time.Minute), want)
 		}
 	})
 	testRevocation(t, open)
@@ -263,7 +386,7 @@ func testRotateRefused(open Opener) func(t *testing.T) {
 	return func(t *testing.T) {
 		ctx, s := fresh(t, open)
 		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
-		gone := newGrant(id("ser_", "2"), "cli_2", "example.com", at(0))
+		gone := newGrant(id("ser_", "2"), "cli_1", "other.example", at(0))
 		createGrant(t, s, g, "")
 		createGrant(t, s, gone, "")
 		live, revokedFam, ofGone := saFamily("fam_live", g), saFamily("fam_revoked", g), saFamily("fam_gone", gone)
@@ -279,25 +402,24 @@ func testRotateRefused(open Opener) func(t *testing.T) {
 		must(t, "RevokeGrant", err)
 
 		tests := []struct {
-			name string
-			old  store.RefreshToken
-			fam  store.Family
-			now  time.Time
+			name   string
+			old    store.RefreshToken
+			now    time.Time
+			client string
 		}{
-			{"unknown", newRefresh("never issued", live, at(0)), live, at(time.Minute)},
-			{"expired", expiring, live, expiring.ExpiresAt.Add(ms)},
-			{"revoked family", inRevoked, revokedFam, at(2 * time.Minute)},
-			{"revoked grant", inGone, ofGone, at(2 * time.Minute)},
+			{"unknown", newRefresh("never issued", live, at(0)), at(time.Minute), "cli_1"},
+			{"expired", expiring, expiring.ExpiresAt, "cli_1"},
+			{"expired, by another client", expiring, expiring.ExpiresAt.Add(ms), "cli_other"},
+			{"revoked family", inRevoked, at(2 * time.Minute), "cli_1"},
+			{"revoked grant", inGone, at(2 * time.Minute), "cli_1"},
+			{"revoked grant, by another client", inGone, at(2 * time.Minute), "cli_other"},
 		}
 		for _, tc := range tests {
-			next := newRefresh("next after "+tc.name, tc.fam, tc.now)
-			access := newAccess("access after "+tc.name, tc.fam, tc.now)
-			_, err := s.RotateRefresh(ctx, tc.old.Hash, tc.now, &access, next)
-			if !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("RotateRefresh %s: got error %v, want %v", tc.name, err, store.ErrNotFound)
-			}
+			a, next := rotate(t, s, tc.name, tc.old, tc.now, rotation(tc.client, "after "+tc.name, tc.now), store.ErrNotFound)
 			wantRefresh(t, s, "offered in a refused rotation ("+tc.name+")", next, tc.now, store.ErrNotFound)
-			wantAccess(t, s, "offered in a refused rotation ("+tc.name+")", access, tc.now, store.ErrNotFound)
+			wantAccess(t, s, "offered in a refused rotation ("+tc.name+")", a, tc.now, store.ErrNotFound)
 		}
+		// A refusal changes nothing: at a now before its expiry the token is still live.
+		wantRefresh(t, s, "expired, after a refused rotation", expiring, at(2*time.Minute), nil)
 	}
 }
