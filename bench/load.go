@@ -13,7 +13,17 @@ import (
 type scenario struct {
 	name string
 	do   func(ctx context.Context, worker int) (tokens int, err error)
+	// prepare, when set, runs before each measured step with the most requests that step
+	// may send (redeem: the codes it consumes).
+	prepare func(ctx context.Context, n int) error
 }
+
+// firstStepCap is what a scenario's first closed-loop step is prepared for: requests a
+// second no broker here reaches.
+const firstStepCap = 20000
+
+// budget is how many requests a step at up to rps requests a second for d may send.
+func budget(rps float64, d time.Duration) int { return int(rps*d.Seconds()) + 1000 }
 
 // result is what one scenario measured.
 type result struct {
@@ -45,17 +55,49 @@ func measure(ctx context.Context, sc scenario, o options) result {
 			firstErr.CompareAndSwap(nil, err.Error())
 		}
 	}
-	for _, c := range o.concurrency {
+	prepare := func(n int) bool {
+		if sc.prepare == nil {
+			return true
+		}
+		if err := sc.prepare(ctx, n); err != nil {
+			note(err)
+			r.Errors++
+			return false
+		}
+		return true
+	}
+	if o.rate > 0 { // a fixed rate instead of half of the peak
+		if !prepare(budget(o.rate*1.1, o.duration)) {
+			return r
+		}
+		lat, ok, errs := openLoop(ctx, sc, o.rate, o.duration, note)
+		r.Errors += errs
+		r.HalfRPS = float64(ok) / o.duration.Seconds()
+		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
+		if v := firstErr.Load(); v != nil {
+			r.FirstError = v.(string)
+		}
+		return r
+	}
+	last := float64(firstStepCap)
+	for i, c := range o.concurrency {
+		if i > 0 { // a step at higher concurrency does at most twice the last one's rate
+			last = max(2*last, 2000)
+		}
+		if !prepare(budget(last, o.duration)) {
+			break
+		}
 		ok, tokens, errs := closedLoop(ctx, sc, c, o.duration, note)
 		r.Errors += errs
 		rps := float64(ok) / o.duration.Seconds()
+		last = rps
 		if rps > r.PeakRPS {
 			r.PeakRPS, r.PeakTokensPS, r.PeakConcurrency = rps, float64(tokens)/o.duration.Seconds(), c
 		} else if rps < 0.9*r.PeakRPS {
 			break // past the peak
 		}
 	}
-	if r.PeakRPS > 0 {
+	if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.duration)) {
 		lat, ok, errs := openLoop(ctx, sc, r.PeakRPS/2, o.duration, note)
 		r.Errors += errs
 		r.HalfRPS = float64(ok) / o.duration.Seconds()

@@ -13,23 +13,26 @@ import (
 func (fx *fixture) scenario(ctx context.Context, name string, o options) (scenario, error) {
 	switch name {
 	case "redeem":
-		// Enough codes for the whole run at up to 20,000 redemptions a second.
-		steps := len(o.concurrency) + 1
-		n := int(20000 * o.duration.Seconds() * float64(steps))
-		fmt.Fprintf(os.Stderr, "preparing %d codes …\n", n)
-		codes, err := fx.putCodes(ctx, n)
-		if err != nil {
-			return scenario{}, err
-		}
-		return scenario{name: "redeem", do: func(ctx context.Context, _ int) (int, error) {
-			select {
-			case c := <-codes:
-				_, err := fx.redeem(ctx, c)
-				return 1, err
-			default:
-				return 0, fmt.Errorf("out of prepared codes")
-			}
-		}}, nil
+		// Codes are prepared before each measured step (never during one), as many as that
+		// step can use: the previous step's rate with room to spare, so the store does not
+		// fill up with unused codes that would then expire under the measurement.
+		var codes chan string
+		return scenario{name: "redeem",
+			prepare: func(ctx context.Context, n int) error {
+				fmt.Fprintf(os.Stderr, "  preparing %d codes …\n", n)
+				c, err := fx.putCodes(ctx, n)
+				codes = c
+				return err
+			},
+			do: func(ctx context.Context, _ int) (int, error) {
+				select {
+				case c := <-codes:
+					_, err := fx.redeem(ctx, c)
+					return 1, err
+				default:
+					return 0, fmt.Errorf("out of prepared codes")
+				}
+			}}, nil
 	case "refresh":
 		pool, err := fx.refreshPool(ctx, 1024)
 		if err != nil {
@@ -63,6 +66,13 @@ func (fx *fixture) scenario(ctx context.Context, name string, o options) (scenar
 		body := []byte(url.Values{"token": {fx.access}}.Encode())
 		return scenario{name: "introspect", do: func(ctx context.Context, _ int) (int, error) {
 			return 1, fx.post(ctx, "/oauth/introspect", "application/x-www-form-urlencoded", body, true, nil)
+		}}, nil
+	case "healthz":
+		// Calibration: GET /healthz runs through the same HTTP stack and middleware with a
+		// trivial handler, so its peak is the ceiling this machine and this load generator
+		// allow any flow (SPEC §11 quotes a trivial echo handler for scale).
+		return scenario{name: "healthz", do: func(ctx context.Context, _ int) (int, error) {
+			return 0, fx.get(ctx, "/healthz")
 		}}, nil
 	case "mixed":
 		mint, err := fx.scenario(ctx, "mint", o)

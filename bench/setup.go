@@ -153,6 +153,26 @@ func (fx *fixture) token(ctx context.Context, form url.Values) (tokenResponse, e
 }
 
 // post sends one request: Basic client authentication (basic) or the bench grant's bearer.
+// get sends an unauthenticated GET and checks for 200.
+func (fx *fixture) get(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fx.o.target+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := fx.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
 func (fx *fixture) post(ctx context.Context, path, ctype string, body []byte, basic bool, into any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fx.o.target+path, bytes.NewReader(body))
 	if err != nil {

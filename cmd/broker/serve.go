@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,20 @@ import (
 	"github.com/enterprise-connect/broker/configs"
 	"github.com/enterprise-connect/broker/handlers"
 )
+
+// serveGCPercent is the GOGC the server runs with unless GOGC is set. The broker's live heap
+// is small (tens of MiB, and it does not grow with stored state), while every request
+// allocates a few KiB: at Go's default of 100 the collector runs many times a second and,
+// on two cores, takes one of them while it marks. 400 makes it run a quarter as often for a
+// few tens of MiB more memory (measured: +40 % mint throughput, SPEC §11).
+const serveGCPercent = 400
+
+// tuneGC applies serveGCPercent unless the operator set GOGC (or GOMEMLIMIT) themselves.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
 
 // runServe runs the broker until SIGTERM or SIGINT, then shuts down gracefully (exit 0).
 func runServe(ctx context.Context, c *cli, args []string) error {
@@ -28,6 +43,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	defer e.Close()
 	cfg := e.cfg
+	tuneGC(c.getenv)
 	logger := slog.New(handlers.NewContextLogHandler(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()})))
 	useRedisLogger(logger)
 
