@@ -77,7 +77,13 @@ func seed(ctx context.Context, fx *fixture, o options) error {
 	return nil
 }
 
-// seedChain appends n chained events to one domain in batches of 1,000.
+// seedRetention is how far back seeded events go: SPEC §9's default audit_retention, so the
+// seeded history looks like what a store retains.
+const seedRetention = 90 * 24 * time.Hour
+
+// seedChain appends n chained events to one domain in batches of 1,000, their times spread
+// evenly over the seedRetention before now in chain order (event i of n at
+// now - seedRetention + i*seedRetention/n).
 func seedChain(ctx context.Context, s store.Audit, domain string, n int) error {
 	head, err := s.AuditHead(ctx, domain)
 	if err != nil {
@@ -87,10 +93,12 @@ func seedChain(ctx context.Context, s store.Audit, domain string, n int) error {
 	if prev == "" {
 		prev = audit.Genesis
 	}
+	start, step := time.Now().UTC().Add(-seedRetention), seedRetention/time.Duration(max(n, 1))
 	for done := 0; done < n; {
 		batch := make([]store.AuditEvent, 0, min(1000, n-done))
 		for len(batch) < cap(batch) {
-			e := store.AuditEvent{ID: "evt_" + base62(24), Time: time.Now().UTC().Format(audit.TimeFormat), Type: "delegated.minted",
+			when := start.Add(step * time.Duration(done+len(batch)))
+			e := store.AuditEvent{ID: "evt_" + base62(24), Time: when.Format(audit.TimeFormat), Type: "delegated.minted",
 				Domain: domain, ClientID: "cli_seed", GrantID: "ser_seed", Actor: "ser_seed", Subject: "user@" + domain,
 				Scope: "read_account", Result: "success", PrevHash: prev}
 			e.Hash = audit.Hash(e)

@@ -40,17 +40,18 @@ func (s *Store) getString(ctx context.Context, key string) (string, error) {
 
 // AppendAudit appends events (already chained from prevHash) to the domain's chain in one
 // script, if and only if the head is still prevHash; otherwise ErrConflict and nothing is
-// written. The script checks the head, numbers the events (per domain and globally),
-// stores them and moves the head.
+// written. The script checks the head, numbers the events (per domain), stores them, adds
+// them to the all-domains index partition of their UTC day and moves the head.
 func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) error {
 	head := prevHash
-	args := make([]any, 3, 3+2*len(events))
+	args := make([]any, 3, 3+3*len(events))
 	for _, e := range events {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		args = append(args, eventTimeKey(e.Time), b)
+		tk := eventTimeKey(e.Time)
+		args = append(args, tk, dayKey(tk), b)
 		head = e.Hash
 	}
 	args[0], args[1], args[2] = domain, prevHash, head
@@ -69,6 +70,14 @@ func eventTimeKey(rfc3339 string) string {
 		return timeKey(0)
 	}
 	return timeKey(t.UnixMilli())
+}
+
+// dayKey is the UTC day, "YYYYMMDD", of the 13-digit time that leads an all-domains index
+// member (or a time key): the day partition ag:<day> that holds the member. Days sort
+// lexicographically in time order, the years 1970…2286 of timeKey included.
+func dayKey(member string) string {
+	v, _ := strconv.ParseInt(member[:13], 10, 64)
+	return time.UnixMilli(v).UTC().Format("20060102")
 }
 
 // timeKey pads v (clamped to 0…9999999999999 ms, the years 1970…2286) to 13 digits.
@@ -91,7 +100,8 @@ func (s *Store) AuditDomains(ctx context.Context) ([]string, error) {
 // is one script that also checks no other trimmer moved the chain's start; the chain is
 // only ever cut at its oldest end, so an event older than before that follows a newer one
 // (clock skew between replicas) stays until everything before it goes: the kept chain
-// always verifies from the anchor.
+// always verifies from the anchor. The script also removes the events from their day
+// partitions of the all-domains index and drops a partition (and its day) left empty.
 func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) (int, error) {
 	total := 0
 	for conflicts := 0; conflicts < 10; {
@@ -112,10 +122,11 @@ func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) 
 			if err != nil || !t.Before(before) {
 				break
 			}
+			m := allMember(e.Time, it.pos, domain)
 			args[3] = e.Hash
-			args = append(args, allMember(e.Time, it.pos, domain))
+			args = append(args, dayKey(m), m)
 		}
-		n := len(args) - 4
+		n := (len(args) - 4) / 2
 		if n == 0 {
 			return total, nil
 		}
@@ -139,7 +150,8 @@ func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) 
 	return total, store.ErrConflict
 }
 
-// allMember is the all-domains index member of the event of domain with sequence number seq.
+// allMember is the all-domains index member (held by the partition of its day, dayKey) of
+// the event of domain with sequence number seq.
 func allMember(eventTime, seq, domain string) string {
 	n, _ := strconv.ParseInt(seq, 10, 64)
 	return fmt.Sprintf("%s:%016d:%s", eventTimeKey(eventTime), n, domain)
@@ -164,9 +176,17 @@ func (s *Store) auditPage(ctx context.Context, domain, from string, n int, dir b
 }
 
 // auditPageAll reads up to n events of the all-domains index between the lex bounds hi and
-// lo, newest first (dir 'd') or oldest first ('a').
+// lo ('+', '-', or '(' or '[' followed by a member or a time key), newest first (dir 'd') or
+// oldest first ('a'), walking the day partitions from the day of hi down to the day of lo.
 func (s *Store) auditPageAll(ctx context.Context, hi, lo string, n int, dir byte) ([]auditItem, error) {
-	v, err := s.sc.auditPageAll.Run(ctx, s.cmd, []string{s.base}, hi, lo, n, string(dir)).Slice()
+	dhi, dlo := "+", "-"
+	if hi != "+" {
+		dhi = "[" + dayKey(hi[1:])
+	}
+	if lo != "-" {
+		dlo = "[" + dayKey(lo[1:])
+	}
+	v, err := s.sc.auditPageAll.Run(ctx, s.cmd, []string{s.base}, hi, lo, n, string(dir), dhi, dlo).Slice()
 	if err != nil {
 		return nil, unavailable(err)
 	}

@@ -21,11 +21,11 @@ const (
 
 // ListAudit returns one page of events matching f, newest first, and the cursor of the next
 // page ("" on the last). With a Domain (AllDomains false) it reads only that domain's chain,
-// newest first by chain order; with AllDomains it walks the all-domains index, newest first
-// by event time (chain order among equal times), within Since/Until when set. Type, client,
-// subject and exact time filters are applied while reading pages; the page looks one match
-// ahead, so a cursor is returned only when another match exists. A malformed cursor is an
-// error.
+// newest first by chain order; with AllDomains it walks the all-domains index (one partition
+// per UTC day, newest day first), newest first by event time (chain order among equal
+// times), within Since/Until when set. Type, client, subject and exact time filters are
+// applied while reading pages; the page looks one match ahead, so a cursor is returned only
+// when another match exists. A malformed cursor is an error.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -97,7 +97,7 @@ func (s *Store) ExportAudit(ctx context.Context, f store.AuditFilter, fn func(st
 
 // auditRead reads the next page strictly beyond position pos ("": from the start in
 // direction dir) of f's chain: one domain's or, with AllDomains, the all-domains index
-// narrowed to f's time window.
+// narrowed to f's time window (and so to the day partitions of that window).
 func (s *Store) auditRead(ctx context.Context, f store.AuditFilter, pos string, n int, dir byte) ([]auditItem, error) {
 	if f.AllDomains {
 		hi, lo := "+", "-"
@@ -160,7 +160,8 @@ func matchEvent(f store.AuditFilter, raw string) (store.AuditEvent, bool, error)
 }
 
 // Cursors are base64url of "d:<seq>" (one domain's chain) or "a:<index member>"
-// (AllDomains): the position of the last event returned.
+// (AllDomains): the position of the last event returned. The member leads with its time,
+// which names its day partition, so its time and sequence number must be digits.
 func encodeAuditCursor(pos string, all bool) string {
 	p := "d:"
 	if all {
@@ -176,7 +177,8 @@ func decodeAuditCursor(c string, all bool) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		if all {
-			if rest, ok := strings.CutPrefix(string(b), "a:"); ok && len(rest) >= 31 && rest[13] == ':' && rest[30] == ':' {
+			if rest, ok := strings.CutPrefix(string(b), "a:"); ok && len(rest) >= 31 && rest[13] == ':' && rest[30] == ':' &&
+				digits(rest[:13]) && digits(rest[14:30]) {
 				return rest, nil
 			}
 		} else if rest, ok := strings.CutPrefix(string(b), "d:"); ok {
@@ -186,4 +188,9 @@ func decodeAuditCursor(c string, all bool) (string, error) {
 		}
 	}
 	return "", errors.New("redis store: invalid audit cursor")
+}
+
+// digits reports whether s is made of ASCII digits only.
+func digits(s string) bool {
+	return strings.Trim(s, "0123456789") == ""
 }

@@ -46,8 +46,10 @@
 //	ae:<d>                   hash  sequence number -> AuditEvent JSON
 //	ah:<d>, aa:<d>           string chain head hash / anchor (hash of the newest trimmed event)
 //	ad                       set   domains with a chain ("" included)
-//	ag                       zset  all-domains audit index, score 0, member
-//	                               "<13-digit time ms>:<16-digit seq>:<d>" (time, then chain order)
+//	ag:<YYYYMMDD>            zset  all-domains audit index, one partition per UTC day of the
+//	                               event time, score 0, member "<13-digit time ms>:<16-digit
+//	                               seq>:<d>" (time, then chain order); gone once trimmed empty
+//	agd                      zset  days that have a partition, score 0, member "YYYYMMDD"
 //	d:<id>, dq               hash  delivery {j, n next ms, a attempts, l lease ms}; zset of ids
 //	                               scored by next attempt, or by lease end while leased
 //	skj, skr, skc            hash  signing key id -> JSON, id -> retired ms; current id
@@ -64,6 +66,13 @@
 // family or grant is revoked, and are deleted when a lookup or rotation finds them dead.
 // Families, grants, accounts, elevations, audit events and deliveries have no TTL (the
 // broker removes them: audit by retention, deliveries by ack).
+//
+// # Flat cost with stored state
+//
+// A write costs the same whatever the store holds. The all-domains audit index is therefore
+// partitioned by UTC day: an append adds to its day's sorted set, whose size is one day's
+// volume, not the retained history (90 days by default); a listing walks the days of its
+// window from agd, and a trim that empties a day drops the day's set and its agd entry.
 //
 // Redis 6.2 or newer is required (GETDEL).
 package redis

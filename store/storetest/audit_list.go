@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,6 +209,7 @@ func testAuditList(t *testing.T, open Opener) {
 			}
 		}
 	})
+	t.Run("AllDomainsAcrossDays", testAllDomainsAcrossDays(open))
 	t.Run("ListDefaultLimit", func(t *testing.T) {
 		ctx, s := fresh(t, open)
 		const d = "example.com"
@@ -244,6 +247,92 @@ func testAuditList(t *testing.T, open Opener) {
 			t.Errorf("ExportAudit with fn failing at the 2nd event: error %v after %d calls; want fn's error after 2", err, calls)
 		}
 	})
+}
+
+// testAllDomainsAcrossDays lists and exports every domain's events over several UTC days
+// (a backend may partition its all-domains index by day): pages and windows that cross
+// midnight, a batch that spans it, a day without events, and a trim that empties a day.
+func testAllDomainsAcrossDays(open Opener) func(t *testing.T) {
+	return func(t *testing.T) {
+		ctx, s := fresh(t, open)
+		const a, b, n = "a.example", "b.example", ""
+		midnight := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) // base is 2026-11-25 10:00
+		day := func(d int, off time.Duration) time.Time { return midnight.Add(time.Duration(d)*24*time.Hour + off) }
+		made := 0
+		ev := func(domain string, when time.Time) store.AuditEvent {
+			made++
+			return newEvent(domain, name("evt_%02d", made), when)
+		}
+		// No two domains share a millisecond, so the all-domains order is the time order.
+		var all []store.AuditEvent
+		add := func(domain string, events ...store.AuditEvent) {
+			all = append(all, appendChain(t, s, domain, events...)...)
+		}
+		add(a, ev(a, day(-1, 0)))
+		add(b, ev(b, day(-1, 2*time.Hour)))
+		add(a, ev(a, day(0, -2*time.Second)), ev(a, day(0, -2*time.Second))) // a tie within a chain
+		add(b, ev(b, day(0, -1500*ms)))
+		// One append across midnight.
+		add(a, ev(a, day(0, -ms)), ev(a, day(0, 0)), ev(a, day(0, ms)))
+		add(b, ev(b, day(0, 2*ms)))
+		add(n, ev(n, day(0, 12*time.Hour)))
+		add(b, ev(b, day(1, -ms)), ev(b, day(1, 5*ms)))
+		add(a, ev(a, day(1, 0)))
+		add(n, ev(n, day(3, 8*time.Hour))) // after a day without events
+		slices.SortStableFunc(all, func(x, y store.AuditEvent) int { return strings.Compare(x.Time, y.Time) })
+
+		windows := []struct {
+			name string
+			f    store.AuditFilter
+		}{
+			{"every day", store.AuditFilter{AllDomains: true}},
+			{"since the last second of a day", store.AuditFilter{AllDomains: true, Since: day(0, -time.Second)}},
+			{"since midnight exactly", store.AuditFilter{AllDomains: true, Since: day(0, 0)}},
+			{"until midnight exactly", store.AuditFilter{AllDomains: true, Until: day(0, 0)}},
+			{"until a millisecond after midnight", store.AuditFilter{AllDomains: true, Until: day(0, ms)}},
+			{"across one midnight", store.AuditFilter{AllDomains: true, Since: day(0, -2*time.Second), Until: day(0, time.Hour)}},
+			{"across two midnights", store.AuditFilter{AllDomains: true, Since: day(-1, time.Hour), Until: day(1, 3*ms)}},
+			{"from and to days without events", store.AuditFilter{AllDomains: true, Since: day(-3, 0), Until: day(2, time.Hour)}},
+			{"within a day without events", store.AuditFilter{AllDomains: true, Since: day(2, 0), Until: day(3, 0)}},
+			{"since a day without events", store.AuditFilter{AllDomains: true, Since: day(2, time.Hour)}},
+			{"type, across days", store.AuditFilter{AllDomains: true, Type: "token.issued", Since: day(0, -time.Hour)}},
+		}
+		check := func(when string) {
+			for _, tc := range windows {
+				var want []store.AuditEvent
+				for _, e := range all {
+					if matches(t, tc.f, e) {
+						want = append(want, e)
+					}
+				}
+				for _, limit := range []int{0, 1, 2, 3, 5} {
+					f := tc.f
+					f.Limit = limit
+					if d := diff(reversed(want), listAllAudit(t, s, f)); d != "" {
+						t.Errorf("%s: ListAudit %s, limit %d: every page, newest first (-want +got):\n%s", when, tc.name, limit, d)
+					}
+				}
+				if d := diff(want, exportAll(t, s, tc.f)); d != "" {
+					t.Errorf("%s: ExportAudit %s, oldest first (-want +got):\n%s", when, tc.name, d)
+				}
+			}
+		}
+		check("before any trim")
+
+		// Trimming a.example up to midnight leaves the first day to b.example; trimming
+		// b.example up to the next midnight empties it.
+		wantTrim(t, s, a, day(0, 0), 4)
+		all = slices.DeleteFunc(all, func(e store.AuditEvent) bool { return e.Domain == a && e.Time < auditTime(day(0, 0)) })
+		check("after trimming a.example to midnight")
+		wantTrim(t, s, b, day(1, 0), 4)
+		all = slices.DeleteFunc(all, func(e store.AuditEvent) bool { return e.Domain == b && e.Time < auditTime(day(1, 0)) })
+		check("after trimming b.example to the next midnight")
+		_, next, err := s.ListAudit(ctx, store.AuditFilter{AllDomains: true, Limit: len(all)})
+		must(t, "ListAudit", err)
+		if next != "" {
+			t.Errorf("ListAudit of every kept event in one page: next cursor %q, want none", next)
+		}
+	}
 }
 
 // checkMerged checks an all-domains listing (newest first) of two chains whose events may

@@ -1,0 +1,147 @@
+package redis
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/enterprise-connect/broker/store"
+)
+
+// eachRedis runs fn against miniredis and, when REDIS_URL is set, against the real Redis
+// under a prefix of its own (deleted at cleanup).
+func eachRedis(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		_, s := openMini(t)
+		fn(t, s)
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		if url := realURL(t); url != "" {
+			fn(t, openReal(t, url, randomPrefix(t)))
+		}
+	})
+}
+
+// appendAt appends one event of domain per time, chained after the domain's head.
+func appendAt(t *testing.T, s *Store, domain string, times ...time.Time) {
+	t.Helper()
+	head, err := s.AuditHead(t.Context(), domain)
+	must(t, err)
+	prev := head
+	var events []store.AuditEvent
+	for _, when := range times {
+		e := store.AuditEvent{ID: fmt.Sprintf("e_%s_%d", domain, when.UnixMilli()), Domain: domain,
+			Time: when.UTC().Format("2006-01-02T15:04:05.000Z07:00"), PrevHash: prev}
+		e.Hash = fmt.Sprintf("h_%s_%d_%d", domain, when.UnixMilli(), len(events))
+		events, prev = append(events, e), e.Hash
+	}
+	must(t, s.AppendAudit(t.Context(), domain, head, events))
+}
+
+// partitions returns the all-domains index as agd lists it: day -> members of ag:<day>.
+// A day whose partition is missing maps to nil.
+func partitions(t *testing.T, s *Store) map[string][]string {
+	t.Helper()
+	ctx := t.Context()
+	days, err := s.c.ZRange(ctx, s.key("agd"), 0, -1).Result()
+	must(t, err)
+	out := map[string][]string{}
+	for _, d := range days {
+		members, err := s.c.ZRange(ctx, s.key("ag:"+d), 0, -1).Result()
+		must(t, err)
+		out[d] = members
+	}
+	return out
+}
+
+// TestAppendAudit_PartitionsByUTCDay: each event joins the partition of its own UTC day,
+// also within one batch across midnight, and each day joins agd once.
+func TestAppendAudit_PartitionsByUTCDay(t *testing.T) {
+	t.Parallel()
+	eachRedis(t, func(t *testing.T, s *Store) {
+		midnight := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		appendAt(t, s, "a.example", midnight.Add(-time.Millisecond), midnight, midnight.Add(time.Millisecond))
+		appendAt(t, s, "", midnight.Add(30*time.Hour))
+		got := partitions(t, s)
+		want := map[string][]string{
+			"20260228": {timeKey(midnight.Add(-time.Millisecond).UnixMilli()) + ":0000000000000001:a.example"},
+			"20260301": {
+				timeKey(midnight.UnixMilli()) + ":0000000000000002:a.example",
+				timeKey(midnight.Add(time.Millisecond).UnixMilli()) + ":0000000000000003:a.example",
+			},
+			"20260302": {timeKey(midnight.Add(30*time.Hour).UnixMilli()) + ":0000000000000001:"},
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("day partitions after appends across midnight (-want +got):\n%s", d)
+		}
+	})
+}
+
+// TestTrimAudit_WholeDay_DropsItsPartition: a trim that removes a day's last event deletes
+// the day's partition and its agd entry; a day another domain still uses stays.
+func TestTrimAudit_WholeDay_DropsItsPartition(t *testing.T) {
+	t.Parallel()
+	eachRedis(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		day := func(d int, h time.Duration) time.Time {
+			return time.Date(2026, 3, 1+d, 0, 0, 0, 0, time.UTC).Add(h)
+		}
+		appendAt(t, s, "a.example", day(0, time.Hour), day(0, 23*time.Hour), day(1, time.Hour), day(2, time.Hour))
+		appendAt(t, s, "b.example", day(1, 2*time.Hour))
+
+		// A whole day of a.example: its partition and its day go.
+		n, err := s.TrimAudit(ctx, "a.example", day(1, 0))
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("TrimAudit to the second day removed %d events, want 2", n)
+		}
+		got := partitions(t, s)
+		if d := cmp.Diff([]string{"20260302", "20260303"}, keysOf(got)); d != "" {
+			t.Errorf("agd after trimming the first day (-want +got):\n%s", d)
+		}
+		if k, err := s.c.Exists(ctx, s.key("ag:20260301")).Result(); err != nil || k != 0 {
+			t.Errorf("partition of the trimmed day: EXISTS = %d (%v), want 0", k, err)
+		}
+
+		// The second day keeps b.example's event; the third goes with a.example's last one.
+		n, err = s.TrimAudit(ctx, "a.example", day(3, 0))
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("TrimAudit to the fourth day removed %d events, want 2", n)
+		}
+		got = partitions(t, s)
+		want := map[string][]string{"20260302": {timeKey(day(1, 2*time.Hour).UnixMilli()) + ":0000000000000001:b.example"}}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("day partitions after trimming a.example (-want +got):\n%s", d)
+		}
+
+		n, err = s.TrimAudit(ctx, "b.example", day(3, 0))
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("TrimAudit of b.example removed %d events, want 1", n)
+		}
+		if got := partitions(t, s); len(got) != 0 {
+			t.Errorf("day partitions after trimming everything: %v, want none", got)
+		}
+		left, err := s.c.Exists(ctx, s.key("agd"), s.key("ag:20260301"), s.key("ag:20260302"), s.key("ag:20260303")).Result()
+		must(t, err)
+		if left != 0 {
+			t.Errorf("%d keys of the all-domains index left after trimming everything, want none", left)
+		}
+	})
+}
+
+// keysOf returns m's keys, sorted.
+func keysOf(m map[string][]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
