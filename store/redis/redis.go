@@ -82,7 +82,7 @@ func NewFromClient(c goredis.UniversalClient, opts Options) *Store {
 	// which is most of the CPU a request spends on Redis under load. Every call still
 	// blocks until its own reply, and one goroutine's calls keep their order. A client
 	// that cannot autopipeline is used as is.
-	if ap, err := c.AutoPipeline(); err == nil {
+	if ap, err := c.AutoPipelineWithOptions(autopipelineOptions()); err == nil {
 		s.cmd = ap
 	}
 	return s
@@ -173,3 +173,17 @@ func okOr(st string) error {
 
 // isNil reports go-redis's "no such key or field" reply.
 func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
+
+// autopipelineOptions: full duplex (a writer and a reader goroutine streaming on a held
+// connection) on two connections. Measured on two cores at 2,500 requests a second, single
+// mint p50/p99 1.2/14 ms against 3.7/32 ms with the half-duplex default, whose flusher
+// waits after each batch for the woken callers' next commands (a broker request does CPU
+// work before its next command, if any) — at equal peak throughput (README, Performance).
+// Commands are spread over the two connections by their first key; order across keys is
+// not needed: each caller waits for its reply before sending the next command.
+func autopipelineOptions() *goredis.AutoPipelineOptions {
+	o := goredis.DefaultBlockingAutoPipelineOptions()
+	o.FullDuplex = true
+	o.NumShards = 2
+	return o
+}
