@@ -66,42 +66,38 @@ func measure(ctx context.Context, sc scenario, o options) result {
 		}
 		return true
 	}
+	openAt := func(rate float64) { // latency of an open loop at rate
+		lat, ok, errs := openLoop(ctx, sc, rate, o.duration, note)
+		r.Errors += errs
+		r.HalfRPS = float64(ok) / o.duration.Seconds()
+		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
+	}
 	if o.rate > 0 { // a fixed rate instead of half of the peak
-		if !prepare(budget(o.rate*1.1, o.duration)) {
-			return r
+		if prepare(budget(o.rate*1.1, o.duration)) {
+			openAt(o.rate)
 		}
-		lat, ok, errs := openLoop(ctx, sc, o.rate, o.duration, note)
-		r.Errors += errs
-		r.HalfRPS = float64(ok) / o.duration.Seconds()
-		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
-		if v := firstErr.Load(); v != nil {
-			r.FirstError = v.(string)
+	} else {
+		last := float64(firstStepCap)
+		for i, c := range o.concurrency {
+			if i > 0 { // a step at higher concurrency does at most twice the last one's rate
+				last = max(2*last, 2000)
+			}
+			if !prepare(budget(last, o.duration)) {
+				break
+			}
+			ok, tokens, errs := closedLoop(ctx, sc, c, o.duration, note)
+			r.Errors += errs
+			rps := float64(ok) / o.duration.Seconds()
+			last = rps
+			if rps > r.PeakRPS {
+				r.PeakRPS, r.PeakTokensPS, r.PeakConcurrency = rps, float64(tokens)/o.duration.Seconds(), c
+			} else if rps < 0.9*r.PeakRPS {
+				break // past the peak
+			}
 		}
-		return r
-	}
-	last := float64(firstStepCap)
-	for i, c := range o.concurrency {
-		if i > 0 { // a step at higher concurrency does at most twice the last one's rate
-			last = max(2*last, 2000)
+		if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.duration)) {
+			openAt(r.PeakRPS / 2)
 		}
-		if !prepare(budget(last, o.duration)) {
-			break
-		}
-		ok, tokens, errs := closedLoop(ctx, sc, c, o.duration, note)
-		r.Errors += errs
-		rps := float64(ok) / o.duration.Seconds()
-		last = rps
-		if rps > r.PeakRPS {
-			r.PeakRPS, r.PeakTokensPS, r.PeakConcurrency = rps, float64(tokens)/o.duration.Seconds(), c
-		} else if rps < 0.9*r.PeakRPS {
-			break // past the peak
-		}
-	}
-	if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.duration)) {
-		lat, ok, errs := openLoop(ctx, sc, r.PeakRPS/2, o.duration, note)
-		r.Errors += errs
-		r.HalfRPS = float64(ok) / o.duration.Seconds()
-		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
 	}
 	if v := firstErr.Load(); v != nil {
 		r.FirstError = v.(string)
