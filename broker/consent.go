@@ -77,15 +77,9 @@ func (b *Broker) Consent(ctx context.Context, requestID, cookie string) (Consent
 
 // adminSession resolves the cookie to an administrator's session fit for p.
 func (b *Broker) adminSession(ctx context.Context, cookie string, p store.PendingAuthorization) (store.Session, error) {
-	s, err := b.Session(ctx, cookie)
+	s, err := b.adminOf(ctx, cookie)
 	if err != nil {
 		return s, err
-	}
-	if s.Kind != store.SessionAdmin {
-		return s, errorf(Unauthenticated, "sign in as a domain administrator")
-	}
-	if _, ok := b.providers[s.Domain]; !ok {
-		return s, errorf(Forbidden, "%s administers no domain configured on this broker", s.Email)
 	}
 	if hint := b.hintDomain(p.LoginHint); hint != "" && hint != s.Domain {
 		return s, &Error{Code: Forbidden, NoRedirect: true,
