@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/enterprise-connect/broker/broker/provider"
 	"github.com/enterprise-connect/broker/scopes"
 	"github.com/enterprise-connect/broker/store"
@@ -214,13 +212,30 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 
 // signDelegated signs one delegated JWT (RFC 9068; SPEC §4).
 func (b *Broker) signDelegated(g store.Grant, s provider.Subject, scope string, elevations []string, now time.Time, ttl time.Duration, family string) (string, error) {
-	claims := DelegatedClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: b.opts.Issuer, Subject: s.Email, Audience: jwt.ClaimStrings{b.opts.DelegatedTokenAudience},
-			ID: newID("jti_"), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
+	return b.keys.Sign(delegatedWire{
+		Issuer: b.opts.Issuer, Subject: s.Email, Audience: [1]string{b.opts.DelegatedTokenAudience},
+		ExpiresAt: now.Add(ttl).Unix(), IssuedAt: now.Unix(), ID: newID("jti_"),
 		ClientID: g.ClientID, Scope: scope, Domain: g.Domain, Kind: string(s.Kind), GrantID: g.ID,
 		Act: Actor{Sub: g.ID}, UnrestrictedCalendars: elevations, Family: family,
-	}
-	return b.keys.Sign(claims)
+	})
+}
+
+// delegatedWire is DelegatedClaims as signed: the same JSON object (aud an array of one, the
+// times integer seconds), with plain fields, so encoding a claim set runs no custom
+// marshaler (jwt.NumericDate's and ClaimStrings' took 45 % of encoding a claim set).
+type delegatedWire struct {
+	Issuer                string    `json:"iss"`
+	Subject               string    `json:"sub"`
+	Audience              [1]string `json:"aud"`
+	ExpiresAt             int64     `json:"exp"`
+	IssuedAt              int64     `json:"iat"`
+	ID                    string    `json:"jti"`
+	ClientID              string    `json:"client_id"`
+	Scope                 string    `json:"scope"`
+	Domain                string    `json:"domain"`
+	Kind                  string    `json:"kind"`
+	GrantID               string    `json:"grant_id"`
+	Act                   Actor     `json:"act"`
+	UnrestrictedCalendars []string  `json:"unrestricted_calendars,omitempty"`
+	Family                string    `json:"fam,omitempty"`
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/enterprise-connect/broker/store"
 )
 
@@ -80,11 +78,10 @@ func BenchmarkDelegated_KeyringSign(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			e := dtNewEnv(b, dtOpenMiniredis(b), func(o *Options) { o.SigningAlgorithm = alg })
 			now := e.clock.Now()
-			claims := DelegatedClaims{
-				RegisteredClaims: jwt.RegisteredClaims{Issuer: dtIssuer, Subject: "alice@example.com",
-					Audience: jwt.ClaimStrings{dtIssuer}, ID: "jti_bench", IssuedAt: jwt.NewNumericDate(now),
-					ExpiresAt: jwt.NewNumericDate(now.Add(10 * time.Minute))},
-				ClientID: e.full.ID, Scope: dtReadOnly, Domain: "example.com", Kind: "account",
+			claims := delegatedWire{Issuer: dtIssuer, Subject: "alice@example.com",
+				Audience: [1]string{dtIssuer}, ID: "jti_bench", IssuedAt: now.Unix(),
+				ExpiresAt: now.Add(10 * time.Minute).Unix(),
+				ClientID:  e.full.ID, Scope: dtReadOnly, Domain: "example.com", Kind: "account",
 				GrantID: "ser_bench", Act: Actor{Sub: "ser_bench"},
 			}
 			k := e.b.Keys()

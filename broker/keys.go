@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,9 @@ type signingKey struct {
 	method jwt.SigningMethod
 	public crypto.PublicKey
 	jwk    json.RawMessage
+	// header is the encoded JWT header every token of this key carries ({"alg","kid","typ"}),
+	// built once instead of per signature.
+	header string
 }
 
 // NewKeyring returns a keyring; Load must succeed before it signs.
@@ -222,21 +226,42 @@ func (k *Keyring) open(rec store.SigningKey) (*signingKey, error) {
 	default:
 		return nil, fmt.Errorf("unsupported algorithm %q", rec.Alg)
 	}
-	return &signingKey{rec: rec, signer: signer, method: method, public: signer.Public(), jwk: rec.Public}, nil
+	hdr, err := json.Marshal(map[string]string{"alg": method.Alg(), "kid": rec.ID, "typ": "at+jwt"})
+	if err != nil {
+		return nil, err
+	}
+	return &signingKey{rec: rec, signer: signer, method: method, public: signer.Public(), jwk: rec.Public,
+		header: base64.RawURLEncoding.EncodeToString(hdr)}, nil
 }
 
-// Sign signs claims with the current key, header typ at+jwt and kid (RFC 9068).
-func (k *Keyring) Sign(claims jwt.Claims) (string, error) {
+// sigSize is the length of an EdDSA (Ed25519) and of an ES256 (P-256, r||s) JWS signature.
+const sigSize = 64
+
+// Sign signs claims (any value that marshals to the JSON claims object) with the current
+// key, header typ at+jwt and kid (RFC 9068), as a compact JWS (RFC 7515 §7.1). The header
+// segment is the key's, encoded once; the signature is golang-jwt's signing method.
+func (k *Keyring) Sign(claims any) (string, error) {
 	k.mu.RLock()
 	cur := k.current
 	k.mu.RUnlock()
 	if cur == nil {
 		return "", errors.New("keyring not loaded")
 	}
-	t := jwt.NewWithClaims(cur.method, claims)
-	t.Header["typ"] = "at+jwt"
-	t.Header["kid"] = cur.rec.ID
-	return t.SignedString(cur.signer)
+	body, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	b := make([]byte, 0, len(cur.header)+1+enc.EncodedLen(len(body))+1+enc.EncodedLen(sigSize))
+	b = append(b, cur.header...)
+	b = append(b, '.')
+	b = enc.AppendEncode(b, body)
+	sig, err := cur.method.Sign(string(b), cur.signer)
+	if err != nil {
+		return "", err
+	}
+	b = append(b, '.')
+	return string(enc.AppendEncode(b, sig)), nil
 }
 
 // PublicKey returns the verification key for kid (current or retired), for parsing our own
