@@ -20,73 +20,75 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // no insignificant whitespace, strings escaped as ECMAScript's JSON.stringify does. Every
 // field is a string, so this is the whole of RFC 8785 that applies.
 func Canonical(e store.AuditEvent) []byte {
-	fields := [...][2]string{ // sorted by key
-		{"actor", e.Actor},
-		{"client_id", e.ClientID},
-		{"domain", e.Domain},
-		{"error", e.Error},
-		{"grant_id", e.GrantID},
-		{"id", e.ID},
-		{"ip", e.IP},
-		{"prev_hash", e.PrevHash},
-		{"request_id", e.RequestID},
-		{"result", e.Result},
-		{"scope", e.Scope},
-		{"subject", e.Subject},
-		{"time", e.Time},
-		{"type", e.Type},
-	}
-	var b strings.Builder
-	b.Grow(512)
-	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeString(&b, f[0])
-		b.WriteByte(':')
-		writeString(&b, f[1])
-	}
-	b.WriteByte('}')
-	return []byte(b.String())
+	return appendCanonical(make([]byte, 0, 512), &e)
 }
 
-// writeString writes s as a JSON string the way RFC 8785 §3.2.2.2 requires: only '"', '\\'
-// and control characters are escaped (\b \t \n \f \r by name, others as \u00xx).
-func writeString(b *strings.Builder, s string) {
+// appendCanonical appends Canonical(*e) to b.
+func appendCanonical(b []byte, e *store.AuditEvent) []byte {
+	fields := [...]struct{ key, value string }{ // sorted by key
+		{`{"actor":`, e.Actor},
+		{`,"client_id":`, e.ClientID},
+		{`,"domain":`, e.Domain},
+		{`,"error":`, e.Error},
+		{`,"grant_id":`, e.GrantID},
+		{`,"id":`, e.ID},
+		{`,"ip":`, e.IP},
+		{`,"prev_hash":`, e.PrevHash},
+		{`,"request_id":`, e.RequestID},
+		{`,"result":`, e.Result},
+		{`,"scope":`, e.Scope},
+		{`,"subject":`, e.Subject},
+		{`,"time":`, e.Time},
+		{`,"type":`, e.Type},
+	}
+	for _, f := range fields {
+		b = append(b, f.key...)
+		b = appendString(b, f.value)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string escaped as JSON.stringify does: '"', '\\' and
+// the control characters escaped (the short forms where they exist), everything else (valid
+// UTF-8, see Clean) as is. Runs of plain bytes are copied at once.
+func appendString(b []byte, s string) []byte {
 	const hexdigits = "0123456789abcdef"
-	b.WriteByte('"')
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"':
-			b.WriteString(`\"`)
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == '\b':
-			b.WriteString(`\b`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\f':
-			b.WriteString(`\f`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexdigits[c>>4])
-			b.WriteByte(hexdigits[c&0xf])
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '"':
+			b = append(b, `\"`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '\b':
+			b = append(b, `\b`...)
+		case '\t':
+			b = append(b, `\t`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\f':
+			b = append(b, `\f`...)
+		case '\r':
+			b = append(b, `\r`...)
 		default:
-			b.WriteByte(c)
+			b = append(b, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&0xf])
 		}
 	}
-	b.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Hash returns the hex SHA-256 of Canonical(e).
 func Hash(e store.AuditEvent) string {
-	sum := sha256.Sum256(Canonical(e))
+	var buf [512]byte
+	sum := sha256.Sum256(appendCanonical(buf[:0], &e))
 	return hex.EncodeToString(sum[:])
 }
 
