@@ -80,6 +80,7 @@ func measure(ctx context.Context, sc scenario, o options) result {
 		}
 	} else {
 		last := float64(firstStepCap)
+		below := 0 // consecutive steps under 90 % of the peak so far
 		for i, c := range o.concurrency {
 			if i > 0 { // a step at higher concurrency does at most twice the last one's rate
 				last = max(2*last, 2000)
@@ -91,10 +92,19 @@ func measure(ctx context.Context, sc scenario, o options) result {
 			r.Errors += errs
 			rps := float64(ok) / o.duration.Seconds()
 			last = rps
-			if rps > r.PeakRPS {
+			switch {
+			case rps > r.PeakRPS:
 				r.PeakRPS, r.PeakTokensPS, r.PeakConcurrency = rps, float64(tokens)/o.duration.Seconds(), c
-			} else if rps < 0.9*r.PeakRPS {
-				break // past the peak
+				below = 0
+			case rps < 0.9*r.PeakRPS:
+				below++
+			default:
+				below = 0
+			}
+			if below == 2 {
+				// Past the peak. One step under 90 % is not enough: a shared two-core virtual
+				// machine moves a single step by 10–20 %.
+				break
 			}
 		}
 		if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.duration)) {

@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.config, "config", "", "the broker's config file: the bench opens the same store to bootstrap (required)")
 	flag.StringVar(&o.scenario, "scenario", "all", "redeem | refresh | mint | batch | introspect | mixed | healthz | all (comma-separated; all = the first six)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured step")
-	flag.StringVar(&conc, "concurrency", "8,16,32,64,128", "closed-loop concurrency steps used to find the peak")
+	flag.StringVar(&conc, "concurrency", "32,64,128,256,512", "closed-loop concurrency steps used to find the peak")
 	flag.StringVar(&o.subject, "subject", "", "account or resource to mint for (default: the first user of the first static domain)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.Float64Var(&o.rate, "rate", 0, "skip the peak search: run only the open loop at this many requests a second and report its latency")
@@ -85,13 +85,17 @@ func run(ctx context.Context, o options) error {
 	if o.seedGrants > 0 || o.seedEvents > 0 {
 		return seed(ctx, fx, o)
 	}
-	names := strings.Split(o.scenario, ",")
-	if o.scenario == "all" {
-		names = []string{"redeem", "refresh", "mint", "batch", "introspect", "mixed"}
+	var names []string
+	for _, n := range strings.Split(o.scenario, ",") {
+		if n = strings.TrimSpace(n); n == "all" {
+			names = append(names, "redeem", "refresh", "mint", "batch", "introspect", "mixed")
+		} else {
+			names = append(names, n)
+		}
 	}
 	var results []result
 	for _, n := range names {
-		sc, err := fx.scenario(ctx, strings.TrimSpace(n), o)
+		sc, err := fx.scenario(ctx, n, o)
 		if err != nil {
 			return err
 		}
