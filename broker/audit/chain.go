@@ -48,9 +48,9 @@ func appendCanonical(b []byte, e *store.AuditEvent) []byte {
 	return append(b, '}')
 }
 
-// appendString appends s as a JSON string escaped as JSON.stringify does: '"', '\\' and
-// the control characters escaped (the short forms where they exist), everything else (valid
-// UTF-8, see Clean) as is. Runs of plain bytes are copied at once.
+// appendString appends s as a JSON string the way RFC 8785 §3.2.2.2 requires: only '"', '\\'
+// and control characters are escaped (\b \t \n \f \r by name, others as \u00xx), everything
+// else (valid UTF-8, see Clean) as is. Runs of unescaped bytes are copied at once.
 func appendString(b []byte, s string) []byte {
 	const hexdigits = "0123456789abcdef"
 	b = append(b, '"')
