@@ -15,6 +15,12 @@ import (
 // DelegatedClaims are the claims of a delegated token (RFC 9068; SPEC §4).
 type DelegatedClaims struct {
 	jwt.RegisteredClaims
+	brokerClaims
+}
+
+// brokerClaims are the broker's own claims of a delegated token, beside the registered ones
+// (DelegatedClaims parses them, delegatedWire signs them).
+type brokerClaims struct {
 	ClientID              string   `json:"client_id"`
 	Scope                 string   `json:"scope"`
 	Domain                string   `json:"domain"`

@@ -215,8 +215,8 @@ func (b *Broker) signDelegated(g store.Grant, s provider.Subject, scope string, 
 	return b.keys.Sign(delegatedWire{
 		Issuer: b.opts.Issuer, Subject: s.Email, Audience: [1]string{b.opts.DelegatedTokenAudience},
 		ExpiresAt: now.Add(ttl).Unix(), IssuedAt: now.Unix(), ID: newID("jti_"),
-		ClientID: g.ClientID, Scope: scope, Domain: g.Domain, Kind: string(s.Kind), GrantID: g.ID,
-		Act: Actor{Sub: g.ID}, UnrestrictedCalendars: elevations, Family: family,
+		brokerClaims: brokerClaims{ClientID: g.ClientID, Scope: scope, Domain: g.Domain, Kind: string(s.Kind),
+			GrantID: g.ID, Act: Actor{Sub: g.ID}, UnrestrictedCalendars: elevations, Family: family},
 	})
 }
 
@@ -224,18 +224,11 @@ func (b *Broker) signDelegated(g store.Grant, s provider.Subject, scope string, 
 // times integer seconds), with plain fields, so encoding a claim set runs no custom
 // marshaler (jwt.NumericDate's and ClaimStrings' took 45 % of encoding a claim set).
 type delegatedWire struct {
-	Issuer                string    `json:"iss"`
-	Subject               string    `json:"sub"`
-	Audience              [1]string `json:"aud"`
-	ExpiresAt             int64     `json:"exp"`
-	IssuedAt              int64     `json:"iat"`
-	ID                    string    `json:"jti"`
-	ClientID              string    `json:"client_id"`
-	Scope                 string    `json:"scope"`
-	Domain                string    `json:"domain"`
-	Kind                  string    `json:"kind"`
-	GrantID               string    `json:"grant_id"`
-	Act                   Actor     `json:"act"`
-	UnrestrictedCalendars []string  `json:"unrestricted_calendars,omitempty"`
-	Family                string    `json:"fam,omitempty"`
+	Issuer    string    `json:"iss"`
+	Subject   string    `json:"sub"`
+	Audience  [1]string `json:"aud"`
+	ExpiresAt int64     `json:"exp"`
+	IssuedAt  int64     `json:"iat"`
+	ID        string    `json:"jti"`
+	brokerClaims
 }

@@ -81,8 +81,8 @@ func BenchmarkDelegated_KeyringSign(b *testing.B) {
 			claims := delegatedWire{Issuer: dtIssuer, Subject: "alice@example.com",
 				Audience: [1]string{dtIssuer}, ID: "jti_bench", IssuedAt: now.Unix(),
 				ExpiresAt: now.Add(10 * time.Minute).Unix(),
-				ClientID:  e.full.ID, Scope: dtReadOnly, Domain: "example.com", Kind: "account",
-				GrantID: "ser_bench", Act: Actor{Sub: "ser_bench"},
+				brokerClaims: brokerClaims{ClientID: e.full.ID, Scope: dtReadOnly, Domain: "example.com",
+					Kind: "account", GrantID: "ser_bench", Act: Actor{Sub: "ser_bench"}},
 			}
 			k := e.b.Keys()
 			b.ReportAllocs()
