@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/enterprise-connect/broker/store"
@@ -46,7 +47,7 @@ func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events
 	head := prevHash
 	args := make([]any, 3, 3+3*len(events))
 	for _, e := range events {
-		b, err := json.Marshal(e)
+		b, err := encodeEvent(&e)
 		if err != nil {
 			return err
 		}
@@ -60,6 +61,37 @@ func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events
 		return err
 	}
 	return okOr(st)
+}
+
+// eventFields is how many fields a stored event has: the array form's length.
+const eventFields = 15
+
+// encodeEvent is an event as its chain's hash stores it: a JSON array of its fields in the
+// order of store.AuditEvent, without the object form's keys: Redis holds 605 bytes per
+// seeded event instead of 733.
+func encodeEvent(e *store.AuditEvent) ([]byte, error) {
+	return json.Marshal([eventFields]string{e.ID, e.Time, e.Type, e.Domain, e.ClientID, e.GrantID, e.Actor,
+		e.Subject, e.Scope, e.Result, e.Error, e.IP, e.RequestID, e.PrevHash, e.Hash})
+}
+
+// decodeEvent reads a stored event: the array form of encodeEvent (fields after the known
+// ones, from a newer version, are ignored), or the JSON object events were stored as before.
+func decodeEvent(raw string) (store.AuditEvent, error) {
+	var e store.AuditEvent
+	if strings.HasPrefix(raw, "{") {
+		err := json.Unmarshal([]byte(raw), &e)
+		return e, err
+	}
+	var v []string
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return e, err
+	}
+	if len(v) < eventFields {
+		return e, fmt.Errorf("%d fields, want %d", len(v), eventFields)
+	}
+	return store.AuditEvent{ID: v[0], Time: v[1], Type: v[2], Domain: v[3], ClientID: v[4], GrantID: v[5],
+		Actor: v[6], Subject: v[7], Scope: v[8], Result: v[9], Error: v[10], IP: v[11], RequestID: v[12],
+		PrevHash: v[13], Hash: v[14]}, nil
 }
 
 // eventTimeKey is an event's time in ms, zero-padded to 13 digits, as it leads its member
@@ -114,8 +146,8 @@ func (s *Store) TrimAudit(ctx context.Context, domain string, before time.Time) 
 			if it.json == "" {
 				break
 			}
-			var e store.AuditEvent
-			if err := json.Unmarshal([]byte(it.json), &e); err != nil {
+			e, err := decodeEvent(it.json)
+			if err != nil {
 				return total, corrupt("audit event", err)
 			}
 			t, err := time.Parse(time.RFC3339Nano, e.Time)

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -142,8 +141,8 @@ func matchEvent(f store.AuditFilter, raw string) (store.AuditEvent, bool, error)
 	if raw == "" {
 		return store.AuditEvent{}, false, nil
 	}
-	var e store.AuditEvent
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+	e, err := decodeEvent(raw)
+	if err != nil {
 		return store.AuditEvent{}, false, corrupt("audit event", err)
 	}
 	if (f.Type != "" && e.Type != f.Type) || (f.ClientID != "" && e.ClientID != f.ClientID) ||

@@ -1,8 +1,10 @@
 package redis
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,4 +146,61 @@ func keysOf(m map[string][]string) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// TestAuditEvents_StoredAsArrays_ObjectsStillRead: an event is stored as the JSON array of
+// encodeEvent, every field comes back (unfiltered, filtered and all-domains listings, and
+// trimming, which decodes what it removes); an event stored as a JSON object, as before,
+// reads the same; a stored value that is neither is reported as corrupt, not skipped.
+func TestAuditEvents_StoredAsArrays_ObjectsStillRead(t *testing.T) {
+	eachRedis(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		when := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+		e := store.AuditEvent{ID: "evt_1", Time: when.Format("2006-01-02T15:04:05.000Z07:00"), Type: "delegated.minted",
+			Domain: "example.com", ClientID: "cli_1", GrantID: "ser_1", Actor: "admin@example.com", Subject: `a"lice\@example.com`,
+			Scope: "read_only", Result: "failure", Error: "invalid_scope", IP: "192.0.2.1", RequestID: "req_1",
+			PrevHash: "", Hash: "h1"}
+		must(t, s.AppendAudit(ctx, e.Domain, "", []store.AuditEvent{e}))
+		raw, err := s.c.HGet(ctx, s.key("ae:", e.Domain), "1").Result()
+		must(t, err)
+		if !strings.HasPrefix(raw, "[") {
+			t.Errorf("stored event = %s, want the JSON array form", raw)
+		}
+		list := func(f store.AuditFilter) []store.AuditEvent {
+			t.Helper()
+			got, _, err := s.ListAudit(ctx, f)
+			must(t, err)
+			return got
+		}
+		for name, f := range map[string]store.AuditFilter{
+			"domain": {Domain: e.Domain}, "filtered": {Domain: e.Domain, Type: e.Type}, "all domains": {AllDomains: true},
+		} {
+			if diff := cmp.Diff([]store.AuditEvent{e}, list(f)); diff != "" {
+				t.Errorf("%s listing, array form (-want +got):\n%s", name, diff)
+			}
+		}
+
+		old, err := json.Marshal(e) // the object form of earlier versions
+		must(t, err)
+		must(t, s.c.HSet(ctx, s.key("ae:", e.Domain), "1", old).Err())
+		if diff := cmp.Diff([]store.AuditEvent{e}, list(store.AuditFilter{Domain: e.Domain, Type: e.Type})); diff != "" {
+			t.Errorf("listing, object form (-want +got):\n%s", diff)
+		}
+		n, err := s.TrimAudit(ctx, e.Domain, when.Add(time.Hour))
+		must(t, err)
+		if n != 1 || len(list(store.AuditFilter{Domain: e.Domain})) != 0 {
+			t.Errorf("trimming the object-form event removed %d, want 1 and an empty chain", n)
+		}
+
+		good, err := encodeEvent(&e)
+		must(t, err)
+		must(t, s.c.Set(ctx, s.key("as:", "bad.example"), "1", 0).Err())
+		for _, stored := range []string{string(good), `["evt_2","2026-11-25T10:00:00.000Z"]`, `not json`} {
+			must(t, s.c.HSet(ctx, s.key("ae:", "bad.example"), "1", stored).Err())
+			_, _, err := s.ListAudit(ctx, store.AuditFilter{Domain: "bad.example", Type: e.Type})
+			if wantErr := stored != string(good); (err != nil) != wantErr {
+				t.Errorf("listing a stored event %q: error %v, want an error: %v", stored, err, wantErr)
+			}
+		}
+	})
 }

@@ -43,7 +43,7 @@
 //	el:<grant>:<subject>     set   elevated calendar ids
 //	rl:<key>                 hash  "<window ms>:<start ms>" -> count (TTL)
 //	as:<d>, af:<d>           string last / first kept audit sequence number of domain d
-//	ae:<d>                   hash  sequence number -> AuditEvent JSON
+//	ae:<d>                   hash  sequence number -> AuditEvent as a JSON array (encodeEvent)
 //	ah:<d>, aa:<d>           string chain head hash / anchor (hash of the newest trimmed event)
 //	ad                       set   domains with a chain ("" included)
 //	ag:<YYYYMMDD>            zset  all-domains audit index, one partition per UTC day of the
