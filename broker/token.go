@@ -123,12 +123,9 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	}
 	// The grant's fields never change (cached); its status is checked by IssueTokens in the
 	// same store step that stores the tokens.
-	g, err := b.grant(ctx, c.GrantID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(InvalidGrant, "the grant behind this code was revoked")
-	}
+	g, err := b.grantFields(ctx, c.GrantID)
 	if err != nil {
-		return nil, storeErr("get grant", err)
+		return nil, err
 	}
 	res, err := b.issueServiceAccountTokens(ctx, g, c.FamilyID)
 	if err != nil {
@@ -161,6 +158,19 @@ func checkPKCE(challenge, verifier string, sent bool) error {
 		return errorf(InvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	return nil
+}
+
+// grantFields returns the grant's fields (cached; they never change) for a token step whose
+// store operation checks the grant's status itself; an unknown grant is invalid_grant.
+func (b *Broker) grantFields(ctx context.Context, id string) (store.Grant, error) {
+	g, err := b.grant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, errorf(InvalidGrant, "the grant behind this code was revoked")
+	}
+	if err != nil {
+		return g, storeErr("get grant", err)
+	}
+	return g, nil
 }
 
 // activeGrant returns the grant if it is still active; a revoked or unknown one is
