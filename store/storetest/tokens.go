@@ -106,6 +106,18 @@ func wantExactTimes(t *testing.T, what string, got, want []time.Time) {
 	}
 }
 
+// liveRefresh creates grant ser_1 of cli_1 for example.com and issues, in its
+// service-account family fam_1, a refresh token of value issued at 0.
+func liveRefresh(t *testing.T, s store.Store, value string) (store.Grant, store.RefreshToken) {
+	t.Helper()
+	g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
+	createGrant(t, s, g, "")
+	f := saFamily("fam_1", g)
+	r := newRefresh(value, f, at(0))
+	issue(t, s, f, nil, &r)
+	return g, r
+}
+
 // issue stores f with access and refresh, failing the test on error.
 func issue(t *testing.T, s store.Store, f store.Family, access *store.AccessToken, refresh *store.RefreshToken) {
 	t.Helper()
@@ -321,11 +333,7 @@ func testTokens(t *testing.T, open Opener) {
 	})
 	t.Run("RotateWrongClient", func(t *testing.T) {
 		_, s := fresh(t, open)
-		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
-		createGrant(t, s, g, "")
-		f := saFamily("fam_1", g)
-		r := newRefresh("refresh", f, at(0))
-		issue(t, s, f, nil, &r)
+		g, r := liveRefresh(t, s, "refresh")
 		for _, client := range []string{"cli_other", ""} {
 			rot := rotation(client, "by "+client, at(time.Minute))
 			a, next := rotate(t, s, "by client "+client, r, at(time.Minute), rot, store.ErrWrongClient)
@@ -341,11 +349,7 @@ func testTokens(t *testing.T, open Opener) {
 	t.Run("RotateRefused", testRotateRefused(open))
 	t.Run("RotateRace", func(t *testing.T) {
 		ctx, s := fresh(t, open)
-		g := newGrant(id("ser_", "1"), "cli_1", "example.com", at(0))
-		createGrant(t, s, g, "")
-		f := saFamily("fam_1", g)
-		r := newRefresh("raced", f, at(0))
-		issue(t, s, f, nil, &r)
+		g, r := liveRefresh(t, s, "raced")
 		const n = 50
 		rots := make([]store.RefreshRotation, n)
 		olds := make([]store.RefreshToken, n)
