@@ -44,42 +44,61 @@ const (
 	resultFailure = "failure"
 )
 
+// auditDepth is how many appends to one domain's chain may be in flight at once on a store
+// that keeps their order (store.AuditPipeline): each is chained on the head the one before
+// it will leave, so a burst waits for one round trip instead of queueing behind the
+// previous append's. More in flight means smaller batches, and one script each.
+const auditDepth = 2
+
 // Recorder appends audit events to their domain's hash chain (SPEC §9). Writing the event is
 // part of the operation: Record returns an error when the append fails, and callers fail
 // the operation with it.
 //
-// Concurrent appends to one domain are group-committed: one caller at a time writes, taking
-// every event queued meanwhile in one store call, so the chain never forks and a burst of
-// mints costs a few store round trips instead of one each. Another process appending to the
-// same domain (a replica, the CLI) makes the store answer ErrConflict; the recorder then
-// re-reads the head and retries.
+// Concurrent appends to one domain are group-committed: one caller at a time (the leader)
+// takes every event queued meanwhile, chains it on the head the appends before it leave
+// and submits it in one store call. On a store.AuditPipeline the leader hands the chain on
+// as soon as its append is submitted, so up to auditDepth appends are in flight, in order;
+// elsewhere it hands it on when its append has answered. The store refuses an append whose
+// expected head is not the current one, so the chain never forks: an append that fails
+// makes the head unknown, the ones submitted after it fail with ErrConflict, and the next
+// leader re-reads the head once none is in flight. Another process appending to the same
+// domain (a replica, the CLI) also makes the store answer ErrConflict; a caller whose
+// append conflicted queues its events again, first, after a short jittered pause, for up
+// to auditRetryBudget.
 type Recorder struct {
-	store store.Audit
-	now   func() time.Time
+	store  store.Audit
+	submit func(ctx context.Context, domain, prevHash string, events []store.AuditEvent) (wait func() error)
+	depth  int
+	now    func() time.Time
 
 	mu     sync.Mutex
 	chains map[string]*chain
 }
 
 type chain struct {
-	mu         sync.Mutex // guards queue and committing
-	queue      []*batch
-	committing bool // a caller is writing; the others wait for their batch's wake
-
-	// head and known belong to the committing caller.
-	head  string // the store's head after our last append; valid when known
+	mu       sync.Mutex
+	queue    []*batch
+	leading  bool // a caller holds the right to submit the next append
+	inflight int  // appends submitted and not answered yet
+	// head is what the store's head will be once every submitted append succeeds; known
+	// false after a failure until a leader re-reads it. gen counts failures, so a leader
+	// that read head before one does not store its prediction.
+	head  string
 	known bool
+	gen   uint64
 }
 
-// batch is one caller's events. wake is closed when the caller may go on: either its events
-// were written by another caller's commit (err is the outcome), or lead is set and it must
-// commit itself (the previous committer hands the chain over instead of writing everybody's
-// events in a loop, so no caller waits for more than its own round).
+// batch is one caller's events, or a caller's retry of the events it led. wake is closed
+// once: either the events were written by another caller's append (err is the outcome), or
+// lead is set and the caller leads. A leader delivers the outcome to the other callers'
+// batches it took.
 type batch struct {
-	events []store.AuditEvent
-	wake   chan struct{}
-	lead   bool
-	err    error
+	events   []store.AuditEvent
+	wake     chan struct{}
+	lead     bool
+	err      error
+	deadline time.Time // retries stop after it
+	attempt  int       // appends of these events that conflicted
 }
 
 // NewRecorder returns a Recorder on s. now nil means time.Now.
@@ -87,7 +106,15 @@ func NewRecorder(s store.Audit, now func() time.Time) *Recorder {
 	if now == nil {
 		now = time.Now
 	}
-	return &Recorder{store: s, now: now, chains: map[string]*chain{}}
+	r := &Recorder{store: s, now: now, chains: map[string]*chain{}, depth: 1}
+	r.submit = func(ctx context.Context, domain, prevHash string, events []store.AuditEvent) func() error {
+		err := s.AppendAudit(ctx, domain, prevHash, events)
+		return func() error { return err }
+	}
+	if p, ok := s.(store.AuditPipeline); ok {
+		r.submit, r.depth = p.SubmitAudit, auditDepth
+	}
+	return r
 }
 
 // Event is what a caller knows of an audit event; the recorder adds id, time, hashes.
@@ -146,97 +173,159 @@ func (r *Recorder) chain(domain string) *chain {
 	return c
 }
 
+// append returns once events are stored in domain's chain, written by this caller or by
+// another one's append.
 func (r *Recorder) append(ctx context.Context, domain string, events []store.AuditEvent) error {
 	c := r.chain(domain)
-	b := &batch{events: events, wake: make(chan struct{})}
-	c.mu.Lock()
-	c.queue = append(c.queue, b)
-	if c.committing {
-		c.mu.Unlock()
-		<-b.wake // no convoy: waiters sleep on their own channel, not on a shared lock
-		if !b.lead {
-			return b.err
+	b := &batch{events: events, wake: make(chan struct{}), deadline: time.Now().Add(auditRetryBudget)}
+	var owed []*batch // other callers' batches this caller took: it delivers their outcome
+	var err error
+	for {
+		taken, lead := c.enqueue(b, r.depth)
+		if !lead { // written by another caller's append
+			err = b.err
+			break
 		}
-		c.mu.Lock()
+		err = r.write(ctx, domain, c, taken)
+		deadline, attempt := b.deadline, b.attempt
+		for _, q := range taken {
+			if q.deadline.Before(deadline) {
+				deadline = q.deadline
+			}
+			attempt = max(attempt, q.attempt)
+			if q != b {
+				owed = append(owed, q)
+			}
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+		if time.Now().After(deadline) {
+			err = storeErr("audit append", fmt.Errorf("domain %q: chain head kept moving: %w", domain, store.ErrConflict))
+			break
+		}
+		// The head moved (another process, or an append of ours before this one failed):
+		// queue the events again, first, after a growing, jittered pause.
+		pause := time.NewTimer(time.Duration(1+rand.IntN(1<<min(attempt+1, 6))) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			err = storeErr("audit append", ctx.Err())
+		case <-pause.C:
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+		var all []store.AuditEvent
+		for _, q := range taken {
+			all = append(all, q.events...)
+		}
+		b = &batch{events: all, wake: make(chan struct{}), deadline: deadline, attempt: attempt + 1}
 	}
-	c.committing = true
-	batches := c.queue
-	c.queue = nil
-	c.mu.Unlock()
-
-	err := r.commit(ctx, domain, c, batches)
-
-	c.mu.Lock()
-	var next *batch
-	if len(c.queue) > 0 {
-		next = c.queue[0] // stays queued: its commit takes it with whatever else arrived
-		next.lead = true
-	} else {
-		c.committing = false
-	}
-	c.mu.Unlock()
-	for _, q := range batches {
+	for _, q := range owed {
 		q.err = err
-		if !q.lead { // a leader's wake was closed when it was handed the chain
-			close(q.wake)
-		}
-	}
-	if next != nil {
-		close(next.wake)
+		close(q.wake)
 	}
 	return err
 }
 
-// commit writes every queued batch as one chained append, retrying on ErrConflict.
-func (r *Recorder) commit(ctx context.Context, domain string, c *chain, batches []*batch) error {
+// enqueue queues b (first when it is a retry) and waits until another caller's append wrote
+// it (lead false: b.err is the outcome) or this caller may lead: then it returns every
+// queued batch, b included.
+func (c *chain) enqueue(b *batch, depth int) (taken []*batch, lead bool) {
+	c.mu.Lock()
+	if b.attempt > 0 {
+		c.queue = append([]*batch{b}, c.queue...)
+	} else {
+		c.queue = append(c.queue, b)
+	}
+	if c.mayLead(depth) {
+		c.leading = true
+	} else {
+		c.mu.Unlock()
+		<-b.wake // no convoy: waiters sleep on their own channel, not on a shared lock
+		if !b.lead {
+			return nil, false
+		}
+		c.mu.Lock()
+	}
+	taken, c.queue = c.queue, nil
+	c.mu.Unlock()
+	return taken, true
+}
+
+// mayLead reports whether a caller may submit the next append now: nobody else leads, fewer
+// than depth are in flight, and the head is known or nothing is in flight (a leader then
+// reads it). c.mu held.
+func (c *chain) mayLead(depth int) bool {
+	return !c.leading && c.inflight < depth && (c.known || c.inflight == 0)
+}
+
+// handOff makes the oldest queued batch's caller the leader when one may lead. c.mu held.
+func (c *chain) handOff(depth int) {
+	if len(c.queue) == 0 || !c.mayLead(depth) {
+		return
+	}
+	next := c.queue[0] // stays queued: its leader takes it with whatever else arrived
+	next.lead, c.leading = true, true
+	close(next.wake)
+}
+
+// write chains the taken batches' events on the predicted head (read from the store when
+// unknown), submits them as one append, hands the chain on and waits for the outcome.
+func (r *Recorder) write(ctx context.Context, domain string, c *chain, taken []*batch) error {
 	n := 0
-	for _, b := range batches {
-		n += len(b.events)
+	for _, q := range taken {
+		n += len(q.events)
 	}
 	all := make([]store.AuditEvent, 0, n)
-	for _, b := range batches {
-		all = append(all, b.events...)
+	for _, q := range taken {
+		all = append(all, q.events...)
 	}
-	// Another process appending to the same domain moves the head; re-read and retry with a
-	// growing, jittered pause, for up to auditRetryBudget in all.
-	deadline := time.Now().Add(auditRetryBudget)
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if time.Now().After(deadline) {
-				break
-			}
-			pause := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond
-			select {
-			case <-ctx.Done():
-				return storeErr("audit append", ctx.Err())
-			case <-time.After(pause):
-			}
+	c.mu.Lock()
+	gen, head, known := c.gen, c.head, c.known
+	c.mu.Unlock()
+	if !known {
+		h, err := r.store.AuditHead(ctx, domain)
+		if err != nil {
+			c.mu.Lock()
+			c.leading = false
+			c.handOff(r.depth)
+			c.mu.Unlock()
+			return storeErr("audit head", err)
 		}
-		if !c.known {
-			head, err := r.store.AuditHead(ctx, domain)
-			if err != nil {
-				return storeErr("audit head", err)
-			}
-			c.head, c.known = head, true
-		}
-		prev := c.head
-		if prev == "" {
-			prev = audit.Genesis
-		}
-		for i := range all {
-			all[i].PrevHash = prev
-			all[i].Hash = audit.Hash(all[i])
-			prev = all[i].Hash
-		}
-		err := r.store.AppendAudit(ctx, domain, c.head, all)
-		if err == nil {
-			c.head = prev
-			return nil
-		}
+		head = h
+	}
+	prev := head
+	if prev == "" {
+		prev = audit.Genesis
+	}
+	for i := range all {
+		all[i].PrevHash = prev
+		all[i].Hash = audit.Hash(all[i])
+		prev = all[i].Hash
+	}
+	wait := r.submit(ctx, domain, head, all)
+	c.mu.Lock()
+	c.inflight++
+	if c.gen == gen { // no append failed since head was read: it moves on with ours
+		c.head, c.known = prev, true
+	}
+	c.leading = false
+	c.handOff(r.depth)
+	c.mu.Unlock()
+
+	err := wait()
+	c.mu.Lock()
+	c.inflight--
+	if err != nil {
+		c.gen++
 		c.known = false
-		if !errors.Is(err, store.ErrConflict) {
-			return storeErr("audit append", err)
-		}
 	}
-	return storeErr("audit append", fmt.Errorf("domain %q: chain head kept moving: %w", domain, store.ErrConflict))
+	c.handOff(r.depth)
+	c.mu.Unlock()
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return storeErr("audit append", err)
+	}
+	return err
 }

@@ -227,6 +227,17 @@ type Audit interface {
 	AuditDomains(ctx context.Context) ([]string, error)
 }
 
+// AuditPipeline is implemented by a store that can take the next append to a chain before
+// the previous one has answered (Redis: one ordered command stream). SubmitAudit starts
+// what AppendAudit does and returns a function that waits for its outcome; appends
+// submitted one after the other (each SubmitAudit returned before the next is called)
+// reach the store in that order, so an append chained on the head that an earlier, still
+// unanswered one leaves succeeds when that one does, and fails with ErrConflict when it
+// did not. Call wait exactly once.
+type AuditPipeline interface {
+	SubmitAudit(ctx context.Context, domain, prevHash string, events []AuditEvent) (wait func() error)
+}
+
 // Deliveries is the durable §5 callback queue.
 type Deliveries interface {
 	// EnqueueDeliveries stores ds in one atomic step. ErrExists when an id is taken.

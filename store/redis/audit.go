@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/enterprise-connect/broker/store"
 )
 
@@ -44,23 +46,64 @@ func (s *Store) getString(ctx context.Context, key string) (string, error) {
 // written. The script checks the head, numbers the events (per domain), stores them, adds
 // them to the all-domains index partition of their UTC day and moves the head.
 func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) error {
+	args, err := appendArgs(domain, prevHash, events)
+	if err != nil {
+		return err
+	}
+	st, _, err := s.run(ctx, s.sc.appendAudit, nil, args...)
+	if err != nil {
+		return err
+	}
+	return okOr(st)
+}
+
+var _ store.AuditPipeline = (*Store)(nil)
+
+// SubmitAudit queues AppendAudit's script on the ordered stream without waiting for its
+// reply (store.AuditPipeline). Without that stream it runs AppendAudit before returning.
+// A script Redis does not hold yet (NOSCRIPT, after a restart or SCRIPT FLUSH) is sent
+// again in full on the blocking client: out of order, which at worst makes this or a later
+// append answer ErrConflict.
+func (s *Store) SubmitAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) func() error {
+	if s.ordered == nil {
+		err := s.AppendAudit(ctx, domain, prevHash, events)
+		return func() error { return err }
+	}
+	args, err := appendArgs(domain, prevHash, events)
+	if err != nil {
+		return func() error { return err }
+	}
+	keys := []string{s.base}
+	cmd := s.sc.appendAudit.EvalSha(ctx, s.ordered, keys, args...)
+	return func() error {
+		v, err := cmd.Slice()
+		if goredis.HasErrorPrefix(err, "NOSCRIPT") {
+			v, err = s.sc.appendAudit.Eval(ctx, s.cmd, keys, args...).Slice()
+		}
+		st, _, err := reply(v, err)
+		if err != nil {
+			return err
+		}
+		return okOr(st)
+	}
+}
+
+// appendArgs are append_audit.lua's arguments: domain, expected head, new head, then per
+// event its time key, day and stored form.
+func appendArgs(domain, prevHash string, events []store.AuditEvent) ([]any, error) {
 	head := prevHash
 	args := make([]any, 3, 3+3*len(events))
 	for _, e := range events {
 		b, err := encodeEvent(&e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tk := eventTimeKey(e.Time)
 		args = append(args, tk, dayKey(tk), b)
 		head = e.Hash
 	}
 	args[0], args[1], args[2] = domain, prevHash, head
-	st, _, err := s.run(ctx, s.sc.appendAudit, nil, args...)
-	if err != nil {
-		return err
-	}
-	return okOr(st)
+	return args, nil
 }
 
 // eventFields is how many fields a stored event has: the array form's length.

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -201,6 +202,91 @@ func TestAuditEvents_StoredAsArrays_ObjectsStillRead(t *testing.T) {
 			if wantErr := stored != string(good); (err != nil) != wantErr {
 				t.Errorf("listing a stored event %q: error %v, want an error: %v", stored, err, wantErr)
 			}
+		}
+	})
+}
+
+// chainedEvents returns n events of domain chained from prev, their hashes distinct per tag.
+func chainedEvents(domain, prev, tag string, n int) []store.AuditEvent {
+	out := make([]store.AuditEvent, n)
+	for i := range out {
+		out[i] = store.AuditEvent{ID: fmt.Sprintf("e_%s_%d", tag, i), Domain: domain,
+			Time: "2026-03-10T12:00:00.000Z", PrevHash: prev, Hash: fmt.Sprintf("h_%s_%d", tag, i)}
+		prev = out[i].Hash
+	}
+	return out
+}
+
+// TestSubmitAudit_ChainedAppendsInFlightAtOnce: appends submitted one after the other, each
+// chained on the head the previous one leaves and none waited for, all succeed in order.
+func TestSubmitAudit_ChainedAppendsInFlightAtOnce(t *testing.T) {
+	eachRedis(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		var waits []func() error
+		var want []string
+		prev := ""
+		for i := range 50 {
+			evs := chainedEvents("pipe.example", prev, fmt.Sprint(i), 1+i%3)
+			waits = append(waits, s.SubmitAudit(ctx, "pipe.example", prev, evs))
+			for _, e := range evs {
+				want = append(want, e.ID)
+			}
+			prev = evs[len(evs)-1].Hash
+		}
+		for i, wait := range waits {
+			if err := wait(); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+		if head, err := s.AuditHead(ctx, "pipe.example"); err != nil || head != prev {
+			t.Fatalf("head = %q, %v; want %q", head, err, prev)
+		}
+		var got []string
+		must(t, s.ExportAudit(ctx, store.AuditFilter{Domain: "pipe.example"}, func(e store.AuditEvent) error {
+			got = append(got, e.ID)
+			return nil
+		}))
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("stored events (-submitted +stored):\n%s", diff)
+		}
+	})
+}
+
+// TestSubmitAudit_StaleHeadConflictsAndWritesNothing: an append chained on a head that is
+// not the chain's answers ErrConflict through its wait, and so does one chained on it.
+func TestSubmitAudit_StaleHeadConflictsAndWritesNothing(t *testing.T) {
+	eachRedis(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		first := chainedEvents("stale.example", "", "a", 2)
+		must(t, s.SubmitAudit(ctx, "stale.example", "", first)())
+		stale := chainedEvents("stale.example", "", "b", 1) // chained on the empty chain again
+		after := chainedEvents("stale.example", "h_b_0", "c", 1)
+		w1 := s.SubmitAudit(ctx, "stale.example", "", stale)
+		w2 := s.SubmitAudit(ctx, "stale.example", "h_b_0", after)
+		for i, err := range []error{w1(), w2()} {
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("append %d on a stale head: %v, want ErrConflict", i, err)
+			}
+		}
+		if head, err := s.AuditHead(ctx, "stale.example"); err != nil || head != "h_a_1" {
+			t.Errorf("head = %q, %v; want h_a_1 (nothing written)", head, err)
+		}
+	})
+}
+
+// TestSubmitAudit_ReloadsAfterFlush: a submitted append whose script Redis lost (SCRIPT
+// FLUSH, a restart) is sent again in full.
+func TestSubmitAudit_ReloadsAfterFlush(t *testing.T) {
+	eachRedis(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		if s.ordered == nil {
+			t.Fatal("no ordered pipeline: SubmitAudit would not be exercised")
+		}
+		must(t, s.SubmitAudit(ctx, "flush.example", "", chainedEvents("flush.example", "", "a", 1))())
+		must(t, s.c.ScriptFlush(ctx).Err())
+		must(t, s.SubmitAudit(ctx, "flush.example", "h_a_0", chainedEvents("flush.example", "h_a_0", "b", 1))())
+		if head, err := s.AuditHead(ctx, "flush.example"); err != nil || head != "h_b_0" {
+			t.Errorf("head = %q, %v; want h_b_0", head, err)
 		}
 	})
 }

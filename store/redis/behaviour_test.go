@@ -111,6 +111,7 @@ func TestUnavailable_EveryRoleWrapsErrUnavailable(t *testing.T) {
 		"Hit":             func(ctx context.Context) error { _, _, err := s.Hit(ctx, "k", time.Second, now); return err },
 		"AuditHead":       func(ctx context.Context) error { _, err := s.AuditHead(ctx, "d"); return err },
 		"AppendAudit":     func(ctx context.Context) error { return s.AppendAudit(ctx, "d", "", nil) },
+		"SubmitAudit":     func(ctx context.Context) error { return s.SubmitAudit(ctx, "d", "", nil)() },
 		"ListAudit":       func(ctx context.Context) error { _, _, err := s.ListAudit(ctx, store.AuditFilter{}); return err },
 		"ExportAudit":     func(ctx context.Context) error { return s.ExportAudit(ctx, store.AuditFilter{}, nil) },
 		"TrimAudit":       func(ctx context.Context) error { _, err := s.TrimAudit(ctx, "d", now); return err },

@@ -41,11 +41,14 @@ type Options struct {
 // Store implements store.Store on Redis. It is safe for concurrent use, also by other
 // processes sharing the same Redis and prefix.
 type Store struct {
-	c    goredis.UniversalClient
-	cmd  goredis.Cmdable // every command but Ping: c's autopipeliner when it has one, else c
-	base string          // "<prefix>:{<prefix>}:"
-	sc   *scripts
-	wall func() time.Time // housekeeping TTLs only; never decides expiry
+	c   goredis.UniversalClient
+	cmd goredis.Cmdable // every command but Ping: c's autopipeliner when it has one, else c
+	// ordered is c's deferred (async) autopipeliner, one ordered command stream: audit
+	// appends submitted before the previous one answered (SubmitAudit). nil: none.
+	ordered *goredis.AutoPipeliner
+	base    string // "<prefix>:{<prefix>}:"
+	sc      *scripts
+	wall    func() time.Time // housekeeping TTLs only; never decides expiry
 
 	scanBudget int // index entries one list_grants script may examine
 }
@@ -85,6 +88,9 @@ func NewFromClient(c goredis.UniversalClient, opts Options) *Store {
 	if ap, err := c.AutoPipelineWithOptions(autopipelineOptions()); err == nil {
 		s.cmd = ap
 	}
+	if ap, err := c.AsyncAutoPipelineWithOptions(orderedOptions()); err == nil {
+		s.ordered = ap
+	}
 	return s
 }
 
@@ -119,7 +125,11 @@ func notFoundOr(err error) error {
 // run executes a script whose reply is an array starting with a status word ("ok", "nf",
 // "used", "exists", "conflict", …) and returns the status and the rest of the reply.
 func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args ...any) (string, []any, error) {
-	v, err := sc.Run(ctx, s.cmd, append([]string{s.base}, keys...), args...).Slice()
+	return reply(sc.Run(ctx, s.cmd, append([]string{s.base}, keys...), args...).Slice())
+}
+
+// reply splits a script's reply (see run) into its status and the rest.
+func reply(v []any, err error) (string, []any, error) {
 	if err != nil {
 		return "", nil, unavailable(err)
 	}
@@ -185,5 +195,14 @@ func autopipelineOptions() *goredis.AutoPipelineOptions {
 	o := goredis.DefaultBlockingAutoPipelineOptions()
 	o.FullDuplex = true
 	o.NumShards = 2
+	return o
+}
+
+// orderedOptions: the deferred face, full duplex on one held connection of its own, which
+// keeps the whole submit order (SubmitAudit).
+func orderedOptions() *goredis.AutoPipelineOptions {
+	o := goredis.DefaultAutoPipelineOptions()
+	o.FullDuplex = true
+	o.NumShards = 1
 	return o
 }
