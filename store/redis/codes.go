@@ -8,16 +8,49 @@ import (
 	"github.com/enterprise-connect/broker/store"
 )
 
-// codeJSON is a Code as stored in the j field of co:<hash>; Used lives in the u field.
+// codeJSON is a Code as it was stored in the j field of co:<hash> before codes were
+// packed (packCode); Used lives in the u field.
 type codeJSON struct {
 	store.Code
 	ExpiresAt int64
 }
 
+// codeFields is how many fields a packed code has.
+const codeFields = 12
+
+// packCode is c as the j field of co:<hash> holds it (packed.go).
+func packCode(c store.Code) (string, error) {
+	return pack(c.Hash, c.ClientID, c.RedirectURI, packBool(c.RedirectURIGiven), c.CodeChallenge, c.GrantID,
+		c.Domain, c.FamilyID, c.Subject, string(c.SubjectKind), c.Scope, packInt(ms(c.ExpiresAt)))
+}
+
+// unpackCode reads a stored code, packed or JSON.
+func unpackCode(raw string) (store.Code, error) {
+	if !isPacked(raw) {
+		var w codeJSON
+		if err := json.Unmarshal([]byte(raw), &w); err != nil {
+			return store.Code{}, err
+		}
+		c := w.Code
+		c.ExpiresAt = fromMS(w.ExpiresAt)
+		return c, nil
+	}
+	f, err := unpack(raw, codeFields)
+	if err != nil {
+		return store.Code{}, err
+	}
+	exp, err := unpackInt(f[11])
+	if err != nil {
+		return store.Code{}, err
+	}
+	return store.Code{Hash: f[0], ClientID: f[1], RedirectURI: f[2], RedirectURIGiven: f[3] == "1", CodeChallenge: f[4],
+		GrantID: f[5], Domain: f[6], FamilyID: f[7], Subject: f[8], SubjectKind: store.TokenKind(f[9]), Scope: f[10],
+		ExpiresAt: fromMS(exp)}, nil
+}
+
 // PutCode stores c under c.Hash until c.ExpiresAt; ErrExists when the hash is taken.
 func (s *Store) PutCode(ctx context.Context, c store.Code) error {
-	c.Used = false
-	b, err := json.Marshal(codeJSON{Code: c, ExpiresAt: ms(c.ExpiresAt)})
+	b, err := packCode(c)
 	if err != nil {
 		return err
 	}
@@ -40,12 +73,10 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (st
 	if st != "ok" && st != "used" {
 		return store.Code{}, statusErr(st)
 	}
-	var w codeJSON
-	if err := json.Unmarshal([]byte(str(rest[0])), &w); err != nil {
+	c, err := unpackCode(str(rest[0]))
+	if err != nil {
 		return store.Code{}, corrupt("code", err)
 	}
-	c := w.Code
-	c.ExpiresAt = fromMS(w.ExpiresAt)
 	c.Used = true
 	if st == "used" {
 		return c, store.ErrUsed

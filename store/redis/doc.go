@@ -27,7 +27,7 @@
 //	ak, akh                  hash  API key id -> JSON, key hash -> JSON
 //	pa:<id>, pr:<id>         string pending authorization / permission request JSON (TTL)
 //	se:<hash>                string session JSON (TTL)
-//	co:<hash>                hash  code {j JSON, x expires ms, u used} (TTL)
+//	co:<hash>                hash  code {j packed (packCode), x expires ms, u used} (TTL)
 //	g:<id>                   hash  grant {j JSON, s status, r revoked ms, l last use ms, c client, d domain}
 //	ga:<client>              hash  domain -> active grant id
 //	gi:all, gi:d:<domain>, gi:c:<client>
@@ -36,7 +36,8 @@
 //	f:<id>                   hash  family {g grant, k kind, s subject, rv revoked}
 //	sf:<grant>:<subject>     set   family ids of (grant, subject)
 //	sr:<grant>               hash  subject -> revoked-at ms
-//	at:<hash>, rt:<hash>     hash  access / refresh token {j, x, f family, g grant[, u used]}
+//	at:<hash>                hash  access token {j packed (packAccess), x expires ms, f family, g grant}
+//	rt:<hash>                hash  refresh token {j JSON, x, f, g, u used}
 //	jd:<jti>                 string denied delegated JWT (TTL)
 //	uo:<key>                 string use-once key -> expires ms (TTL)
 //	ac:<domain>, acid        hash  subject -> Account JSON, acc_ id -> Account JSON

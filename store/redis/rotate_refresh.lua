@@ -8,8 +8,9 @@
 -- ARGV[7] new access hash ('' = none; stored only for a service-account token),
 --   ARGV[8] its expires ms, ARGV[9] its TTL ms.
 --
--- The j field is the JSON of refreshJSON/accessJSON (tokens.go): string fields plus
--- IssuedAt/ExpiresAt as integer ms. The successors' JSON is cjson.encode of a table holding
+-- The j field of a refresh token is the JSON of refreshJSON (tokens.go): string fields plus
+-- IssuedAt/ExpiresAt as integer ms; an access token's is packed (packedAccess below). The
+-- successor refresh token's JSON is cjson.encode of a table holding
 -- the old strings and the new times. Times are never decoded and re-encoded: they come from
 -- ARGV, and Redis's cjson prints numbers with 14 significant digits, so integer ms up to 14
 -- digits (year 5138) come out exact (miniredis's cjson prints them with Go's json.Marshal,
@@ -61,6 +62,20 @@ local function successor(hash, expires)
   return t
 end
 
+-- an access token as packAccess (tokens.go) packs it: a NUL before each field, the times
+-- as ARGV gave them; the JSON object form (which the reader also takes) should a field hold
+-- a NUL byte.
+local function packedAccess(t)
+  local f = {t.Hash, t.FamilyID, t.GrantID, t.ClientID, t.Domain, t.Kind, t.Subject, t.Scope, t.DelegatedScope,
+    ARGV[3], ARGV[8]}
+  for i = 1, #f do
+    if type(f[i]) ~= 'string' or string.find(f[i], '\0', 1, true) then
+      return cjson.encode(t)
+    end
+  end
+  return '\0' .. table.concat(f, '\0')
+end
+
 local nr = successor(ARGV[4], ARGV[5])
 nr.Used = false
 local nk = b .. 'rt:' .. ARGV[4]
@@ -73,7 +88,7 @@ end
 local ttl = tonumber(ARGV[6])
 if ARGV[7] ~= '' and old.Kind == 'service_account' then
   local ak = b .. 'at:' .. ARGV[7]
-  redis.call('HSET', ak, 'j', cjson.encode(successor(ARGV[7], ARGV[8])), 'x', ARGV[8], 'f', fam, 'g', grant)
+  redis.call('HSET', ak, 'j', packedAccess(successor(ARGV[7], ARGV[8])), 'x', ARGV[8], 'f', fam, 'g', grant)
   local attl = tonumber(ARGV[9])
   if attl > 0 then
     redis.call('PEXPIRE', ak, attl)

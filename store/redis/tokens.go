@@ -10,9 +10,10 @@ import (
 	"github.com/enterprise-connect/broker/store"
 )
 
-// accessJSON and refreshJSON are the tokens as stored in the j field of at:/rt:<hash>;
-// refresh Used lives in the u field. rotate_refresh.lua builds both from a stored refresh
-// token's JSON by these field names (cjson): keep them flat, without slices.
+// accessJSON and refreshJSON are the tokens as stored in the j field of at:/rt:<hash>
+// (access tokens: before they were packed, packAccess); refresh Used lives in the u field.
+// rotate_refresh.lua reads a stored refresh token's JSON by these field names (cjson):
+// keep them flat, without slices.
 type accessJSON struct {
 	store.AccessToken
 	IssuedAt, ExpiresAt int64
@@ -54,7 +55,7 @@ func (s *Store) accessArgs(args []any, a *store.AccessToken) ([]any, error) {
 	if a == nil {
 		return append(args, "0", "", "", 0, 0, "", ""), nil
 	}
-	b, err := json.Marshal(accessJSON{AccessToken: *a, IssuedAt: ms(a.IssuedAt), ExpiresAt: ms(a.ExpiresAt)})
+	b, err := packAccess(*a)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +78,49 @@ func (s *Store) LookupAccessToken(ctx context.Context, hash string, now time.Tim
 	if err := okOr(st); err != nil {
 		return store.AccessToken{}, err
 	}
-	var w accessJSON
-	if err := json.Unmarshal([]byte(str(rest[0])), &w); err != nil {
+	a, err := unpackAccess(str(rest[0]))
+	if err != nil {
 		return store.AccessToken{}, corrupt("access token", err)
 	}
-	a := w.AccessToken
-	a.IssuedAt, a.ExpiresAt = fromMS(w.IssuedAt), fromMS(w.ExpiresAt)
 	return a, nil
+}
+
+// accessFields is how many fields a packed access token has; rotate_refresh.lua writes the
+// same fields in the same order.
+const accessFields = 11
+
+// packAccess is a as the j field of at:<hash> holds it (packed.go).
+func packAccess(a store.AccessToken) (string, error) {
+	return pack(a.Hash, a.FamilyID, a.GrantID, a.ClientID, a.Domain, string(a.Kind), a.Subject, a.Scope,
+		a.DelegatedScope, packInt(ms(a.IssuedAt)), packInt(ms(a.ExpiresAt)))
+}
+
+// unpackAccess reads a stored access token, packed or JSON.
+func unpackAccess(raw string) (store.AccessToken, error) {
+	if !isPacked(raw) {
+		var w accessJSON
+		if err := json.Unmarshal([]byte(raw), &w); err != nil {
+			return store.AccessToken{}, err
+		}
+		a := w.AccessToken
+		a.IssuedAt, a.ExpiresAt = fromMS(w.IssuedAt), fromMS(w.ExpiresAt)
+		return a, nil
+	}
+	f, err := unpack(raw, accessFields)
+	if err != nil {
+		return store.AccessToken{}, err
+	}
+	iat, err := unpackInt(f[9])
+	if err != nil {
+		return store.AccessToken{}, err
+	}
+	exp, err := unpackInt(f[10])
+	if err != nil {
+		return store.AccessToken{}, err
+	}
+	return store.AccessToken{Hash: f[0], FamilyID: f[1], GrantID: f[2], ClientID: f[3], Domain: f[4],
+		Kind: store.TokenKind(f[5]), Subject: f[6], Scope: f[7], DelegatedScope: f[8],
+		IssuedAt: fromMS(iat), ExpiresAt: fromMS(exp)}, nil
 }
 
 // LookupRefreshToken returns the refresh token under hash while it can still be rotated;
