@@ -189,17 +189,22 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 		return nil, storeErr("elevations", err)
 	}
 	now := b.now()
-	events := make([]Event, 0, len(good))
-	for _, k := range good {
+	events := make([]Event, len(good))
+	err = inParallel(len(good), func(j int) error {
+		k := good[j]
 		scope := k.set.String()
 		tok, err := b.signDelegated(g, k.subj, scope, elev[k.subj.Email], now, ttl, family)
 		if err != nil {
-			return nil, &Error{Code: ServerError, Description: "signing failed", Cause: err}
+			return err
 		}
 		out[k.i] = MintOutcome{Minted: &Minted{TokenType: "bearer", AccessToken: tok, ExpiresIn: int64(ttl.Seconds()),
 			Scope: scope, Sub: k.subj.Email, Kind: string(k.subj.Kind)}}
-		events = append(events, Event{Type: EvDelegatedMinted, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
-			Actor: g.ID, Subject: k.subj.Email, Scope: scope, IP: m.IP, RequestID: m.RequestID})
+		events[j] = Event{Type: EvDelegatedMinted, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
+			Actor: g.ID, Subject: k.subj.Email, Scope: scope, IP: m.IP, RequestID: m.RequestID}
+		return nil
+	})
+	if err != nil {
+		return nil, &Error{Code: ServerError, Description: "signing failed", Cause: err}
 	}
 	if err := b.audit.Record(ctx, events...); err != nil {
 		return nil, err
