@@ -763,6 +763,10 @@ func (c *dtCountingStore) ConsumeCode(ctx context.Context, h string, now time.Ti
 	c.hit("ConsumeCode")
 	return c.Store.ConsumeCode(ctx, h, now)
 }
+func (c *dtCountingStore) RedeemCode(ctx context.Context, h string, now time.Time, r store.CodeRedemption) (store.Code, bool, error) {
+	c.hit("RedeemCode")
+	return c.Store.RedeemCode(ctx, h, now, r)
+}
 func (c *dtCountingStore) CreateGrant(ctx context.Context, g store.Grant) (string, error) {
 	c.hit("CreateGrant")
 	return c.Store.CreateGrant(ctx, g)

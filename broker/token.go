@@ -77,67 +77,109 @@ func (b *Broker) Token(ctx context.Context, r TokenRequest) (any, error) {
 
 // redeemCode exchanges an authorization code (RFC 6749 §4.1.3). The code is consumed
 // atomically before anything is checked, so it can never be redeemed twice; a second
-// redemption revokes every token issued from it (SPEC §3).
+// redemption revokes every token issued from it (SPEC §3). For an admin code the store
+// stores the new token pair in the same step when the request matches what the code is
+// bound to (one round trip, SPEC §11); the checks below stay the authority either way.
 func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenRequest) (*TokenResponse, error) {
 	raw := r.Params["code"]
 	if raw == "" {
 		return nil, errorf(InvalidRequest, "code is missing")
 	}
-	c, err := b.store.ConsumeCode(ctx, HashSecret(raw), b.now())
+	redirect, given := r.Params["redirect_uri"]
+	verifier, verifierSent := r.Params["code_verifier"]
+	now := b.now().UTC()
+	access, refresh := newSecret(), newSecret()
+	c, issued, err := b.store.RedeemCode(ctx, HashSecret(raw), now, store.CodeRedemption{
+		ClientID: client.ID, RedirectURIGiven: given, RedirectURI: redirect, CodeChallenge: s256Challenge(verifier, verifierSent),
+		IssuedAt: now, AccessHash: HashSecret(access), AccessExpiresAt: now.Add(b.opts.AccessTokenTTL), RefreshHash: HashSecret(refresh),
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errorf(InvalidGrant, "the code is unknown or expired")
 	case errors.Is(err, store.ErrUsed):
-		events := []Event{{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
-			Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: r.Meta.IP, RequestID: r.Meta.RequestID}}
-		if c.ClientID == client.ID {
-			if err := b.store.RevokeFamily(ctx, c.FamilyID); err != nil {
-				return nil, storeErr("revoke family", err)
-			}
-			events = append(events, Event{Type: EvTokenRevoked, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
-				Subject: c.Subject, Error: "code_reused", IP: r.Meta.IP, RequestID: r.Meta.RequestID})
-		}
-		b.log.WarnContext(ctx, "authorization code reused", "client_id", client.ID, "grant_id", c.GrantID)
-		if err := b.audit.Record(ctx, events...); err != nil {
-			return nil, err
-		}
-		return nil, errorf(InvalidGrant, "the code was already used; tokens issued from it are revoked")
+		return nil, b.codeReused(ctx, client, c, r.Meta)
 	case err != nil:
 		return nil, storeErr("consume code", err)
 	}
-	if c.ClientID != client.ID {
-		return nil, errorf(InvalidGrant, "the code was issued to another client")
-	}
-	redirect, given := r.Params["redirect_uri"]
-	switch {
-	case c.RedirectURIGiven && !given:
-		return nil, errorf(InvalidRequest, "redirect_uri is required: the authorization request carried one")
-	case given && redirect != c.RedirectURI:
-		return nil, errorf(InvalidGrant, "redirect_uri differs from the authorization request's")
-	}
-	if err := checkPKCE(c.CodeChallenge, r.Params["code_verifier"], hasKey(r.Params, "code_verifier")); err != nil {
+	if err := checkRedemption(c, client, redirect, given, verifier, verifierSent); err != nil {
+		if issued {
+			// The store's match and these checks disagree: fail closed. The pair's secrets
+			// were never shown; revoking its family makes sure they never work.
+			if rerr := b.store.RevokeFamily(ctx, c.FamilyID); rerr != nil {
+				return nil, storeErr("revoke family", rerr)
+			}
+		}
 		return nil, err
 	}
 	if c.Subject != "" {
 		return b.redeemSubjectCode(ctx, client, c, r.Meta)
 	}
-	// The grant's fields never change (cached); its status is checked by IssueTokens in the
-	// same store step that stores the tokens.
+	// The grant's fields never change (cached); its status was checked by the store step
+	// that stored the tokens.
 	g, err := b.grantFields(ctx, c.GrantID)
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.issueServiceAccountTokens(ctx, g, c.FamilyID)
-	if err != nil {
-		return nil, err
+	res := b.serviceAccountResponse(g, access, refresh)
+	if !issued {
+		// Not stored with the code: its grant is revoked or gone, or the code was stored by
+		// an older version. Issue in a step of its own, which says which.
+		if res, err = b.issueServiceAccountTokens(ctx, g, c.FamilyID); err != nil {
+			return nil, err
+		}
 	}
 	ev := Event{Domain: g.Domain, ClientID: client.ID, GrantID: g.ID, Subject: g.ID, Scope: g.Scope, IP: r.Meta.IP, RequestID: r.Meta.RequestID}
-	redeemed, issued := ev, ev
-	redeemed.Type, issued.Type = EvCodeRedeemed, EvTokenIssued
-	if err := b.audit.Record(ctx, redeemed, issued); err != nil {
+	redeemed, issuedEv := ev, ev
+	redeemed.Type, issuedEv.Type = EvCodeRedeemed, EvTokenIssued
+	if err := b.audit.Record(ctx, redeemed, issuedEv); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// codeReused answers a second redemption of code c (SPEC §3): when c is the presenting
+// client's, every token issued from it is revoked; the reuse is audited either way.
+func (b *Broker) codeReused(ctx context.Context, client store.Client, c store.Code, m Meta) error {
+	events := []Event{{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
+		Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}}
+	if c.ClientID == client.ID {
+		if err := b.store.RevokeFamily(ctx, c.FamilyID); err != nil {
+			return storeErr("revoke family", err)
+		}
+		events = append(events, Event{Type: EvTokenRevoked, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
+			Subject: c.Subject, Error: "code_reused", IP: m.IP, RequestID: m.RequestID})
+	}
+	b.log.WarnContext(ctx, "authorization code reused", "client_id", client.ID, "grant_id", c.GrantID)
+	if err := b.audit.Record(ctx, events...); err != nil {
+		return err
+	}
+	return errorf(InvalidGrant, "the code was already used; tokens issued from it are revoked")
+}
+
+// checkRedemption checks a consumed code against the request that presents it: the same
+// client, the authorization request's redirect_uri (RFC 6749 §4.1.3) and its PKCE
+// challenge (RFC 7636 §4.6).
+func checkRedemption(c store.Code, client store.Client, redirect string, given bool, verifier string, verifierSent bool) error {
+	if c.ClientID != client.ID {
+		return errorf(InvalidGrant, "the code was issued to another client")
+	}
+	switch {
+	case c.RedirectURIGiven && !given:
+		return errorf(InvalidRequest, "redirect_uri is required: the authorization request carried one")
+	case given && redirect != c.RedirectURI:
+		return errorf(InvalidGrant, "redirect_uri differs from the authorization request's")
+	}
+	return checkPKCE(c.CodeChallenge, verifier, verifierSent)
+}
+
+// s256Challenge is the S256 challenge (RFC 7636 §4.2) a code_verifier answers, "" when none
+// was sent: what the store compares with the code's challenge.
+func s256Challenge(verifier string, sent bool) string {
+	if !sent {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
@@ -152,9 +194,7 @@ func checkPKCE(challenge, verifier string, sent bool) error {
 	case !sent || verifier == "":
 		return errorf(InvalidGrant, "code_verifier is required: the authorization request used PKCE")
 	}
-	sum := sha256.Sum256([]byte(verifier))
-	got := base64.RawURLEncoding.EncodeToString(sum[:])
-	if subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(s256Challenge(verifier, true)), []byte(challenge)) != 1 {
 		return errorf(InvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	return nil
@@ -196,7 +236,12 @@ func (b *Broker) serviceAccountTokens(g store.Grant, familyID string) (store.Acc
 		IssuedAt: now, ExpiresAt: now.Add(b.opts.AccessTokenTTL)}
 	rt := store.RefreshToken{Hash: HashSecret(refresh), FamilyID: familyID, GrantID: g.ID, ClientID: g.ClientID, Domain: g.Domain,
 		Kind: store.KindServiceAccount, Subject: g.ID, Scope: g.Scope, DelegatedScope: g.DelegatedScope, IssuedAt: now}
-	return at, rt, &TokenResponse{TokenType: "bearer", AccessToken: access, ExpiresIn: int64(b.opts.AccessTokenTTL.Seconds()),
+	return at, rt, b.serviceAccountResponse(g, access, refresh)
+}
+
+// serviceAccountResponse is the token response showing a new pair of grant g (SPEC §3).
+func (b *Broker) serviceAccountResponse(g store.Grant, access, refresh string) *TokenResponse {
+	return &TokenResponse{TokenType: "bearer", AccessToken: access, ExpiresIn: int64(b.opts.AccessTokenTTL.Seconds()),
 		RefreshToken: refresh, Scope: g.Scope, DelegatedScope: g.DelegatedScope, Domain: g.Domain, ServiceAccountID: g.ID}
 }
 

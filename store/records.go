@@ -200,6 +200,33 @@ type RefreshRotation struct {
 	AccessExpiresAt  time.Time
 }
 
+// CodeRedemption is what a token request presents for an authorization code, and the token
+// pair to store when it matches the code (Codes.RedeemCode, SPEC §3).
+type CodeRedemption struct {
+	ClientID         string // the authenticated client
+	RedirectURIGiven bool   // the request carried redirect_uri
+	RedirectURI      string
+	CodeChallenge    string    // the S256 challenge of the code_verifier sent; "" when none was sent
+	IssuedAt         time.Time // of both new tokens
+	AccessHash       string
+	AccessExpiresAt  time.Time
+	RefreshHash      string // the refresh token has no expiry of its own (it dies with its family or grant)
+}
+
+// Matches reports whether r presents exactly what admin code c is bound to: c's client, c's
+// challenge (none when c has none), and c's redirect_uri when r carries one or c required
+// one. A false answer does not say which differs: the broker's own checks name it.
+// store/redis/redeem_code.lua applies the same rule: keep the two in step.
+func (r CodeRedemption) Matches(c Code) bool {
+	if c.Subject != "" || r.ClientID != c.ClientID || r.CodeChallenge != c.CodeChallenge {
+		return false
+	}
+	if r.RedirectURIGiven {
+		return r.RedirectURI == c.RedirectURI
+	}
+	return !c.RedirectURIGiven
+}
+
 // DelegatedCheck names one delegated JWT for CheckDelegated.
 type DelegatedCheck struct {
 	GrantID  string

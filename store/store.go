@@ -86,6 +86,17 @@ type Codes interface {
 	// step, so one of N concurrent redemptions wins. Unknown or expired at now: ErrNotFound.
 	// Used before: ErrUsed plus the record, so the caller can revoke what it minted (SPEC §3).
 	ConsumeCode(ctx context.Context, hash string, now time.Time) (Code, error)
+	// RedeemCode is ConsumeCode and, in the same atomic step, the token pair of a
+	// redemption, so redeeming a code costs one round trip (SPEC §3, §11). When the code
+	// is an admin code, r.Matches it, its grant exists and is active and its family
+	// (c.FamilyID) is not revoked, it stores that service-account family of the grant and
+	// in it an access token (r.AccessHash, expiring at r.AccessExpiresAt) and a refresh
+	// token (r.RefreshHash, no expiry), both issued at r.IssuedAt with the grant's client,
+	// domain, scopes and the grant id as subject; issued is then true. Otherwise (a
+	// per-subject code, a mismatch, a revoked or unknown grant) the code is consumed all
+	// the same, nothing else is written, and issued is false: the caller decides from the
+	// returned record. Errors as ConsumeCode's.
+	RedeemCode(ctx context.Context, hash string, now time.Time, r CodeRedemption) (c Code, issued bool, err error)
 }
 
 // Grants keeps service-account grants (SPEC §0, §9).

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -32,17 +33,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (st
 	var c store.Code
 	err := s.write(ctx, "consume code", func(tx *wtx) error {
 		var err error
-		c, err = scanCode(tx.row(`SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
-		switch {
-		case err != nil:
-			return err
-		case !now.Before(c.ExpiresAt):
-			return store.ErrNotFound
-		case c.Used:
-			return store.ErrUsed
-		}
-		c.Used = true
-		_, err = tx.exec(`UPDATE codes SET used = 1 WHERE hash = ?`, hash)
+		c, err = consumeCode(tx, hash, now)
 		return err
 	})
 	switch {
@@ -50,6 +41,76 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (st
 		return c, err
 	default:
 		return store.Code{}, err
+	}
+}
+
+// consumeCode is ConsumeCode inside the write transaction tx.
+func consumeCode(tx *wtx, hash string, now time.Time) (store.Code, error) {
+	c, err := scanCode(tx.row(`SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
+	switch {
+	case err != nil:
+		return c, err
+	case !now.Before(c.ExpiresAt):
+		return c, store.ErrNotFound
+	case c.Used:
+		return c, store.ErrUsed
+	}
+	c.Used = true
+	_, err = tx.exec(`UPDATE codes SET used = 1 WHERE hash = ?`, hash)
+	return c, err
+}
+
+// RedeemCode consumes the code and, when r matches it and its grant is active, stores the
+// token pair in the code's family, in one transaction (store.Codes.RedeemCode).
+func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, r store.CodeRedemption) (store.Code, bool, error) {
+	var (
+		c      store.Code
+		issued bool
+	)
+	err := s.write(ctx, "redeem code", func(tx *wtx) error {
+		var err error
+		issued = false // a retried transaction starts over
+		if c, err = consumeCode(tx, hash, now); err != nil || !r.Matches(c) {
+			return err
+		}
+		var scope, delegated string
+		var live int
+		err = tx.row(`SELECT g.scope, g.delegated_scope,
+			g.status = 'active' AND NOT EXISTS (SELECT 1 FROM families WHERE id = ? AND revoked = 1)
+			FROM grants g WHERE g.id = ?`, c.FamilyID, c.GrantID).Scan(&scope, &delegated, &live)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // an unknown grant: consumed, nothing issued
+		case err != nil:
+			return err
+		case live == 0:
+			return nil
+		}
+		_, err = tx.exec(`INSERT INTO families
+			(id, grant_id, client_id, domain, kind, subject, revoked)
+			VALUES (?, ?, ?, ?, ?, ?, 0)
+			ON CONFLICT (id) DO NOTHING`,
+			c.FamilyID, c.GrantID, c.ClientID, c.Domain, string(store.KindServiceAccount), c.GrantID)
+		if err != nil {
+			return err
+		}
+		a := store.AccessToken{Hash: r.AccessHash, FamilyID: c.FamilyID, GrantID: c.GrantID, ClientID: c.ClientID,
+			Domain: c.Domain, Kind: store.KindServiceAccount, Subject: c.GrantID, Scope: scope, DelegatedScope: delegated,
+			IssuedAt: r.IssuedAt, ExpiresAt: r.AccessExpiresAt}
+		rt := store.RefreshToken{Hash: r.RefreshHash, FamilyID: c.FamilyID, GrantID: c.GrantID, ClientID: c.ClientID,
+			Domain: c.Domain, Kind: store.KindServiceAccount, Subject: c.GrantID, Scope: scope, DelegatedScope: delegated,
+			IssuedAt: r.IssuedAt}
+		if err := insertTokens(tx, &a, &rt); err != nil {
+			return err
+		}
+		issued = true
+		return nil
+	})
+	switch {
+	case err == nil, errors.Is(err, store.ErrUsed):
+		return c, issued, err
+	default:
+		return store.Code{}, false, err
 	}
 }
 

@@ -83,3 +83,30 @@ func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (st
 	}
 	return c, nil
 }
+
+// RedeemCode consumes the code and, when r matches it and its grant is active, stores the
+// token pair in the code's family, in one script (redeem_code.lua; store.Codes.RedeemCode).
+func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, r store.CodeRedemption) (store.Code, bool, error) {
+	given := "0"
+	if r.RedirectURIGiven {
+		given = "1"
+	}
+	st, rest, err := s.run(ctx, s.sc.redeemCode, []string{s.key("co:", hash)}, now.UnixMilli(),
+		r.ClientID, given, r.RedirectURI, r.CodeChallenge, ms(r.IssuedAt),
+		r.AccessHash, ms(r.AccessExpiresAt), s.ttl(r.AccessExpiresAt), r.RefreshHash)
+	if err != nil {
+		return store.Code{}, false, err
+	}
+	if st != "ok" && st != "used" {
+		return store.Code{}, false, statusErr(st)
+	}
+	c, err := unpackCode(str(rest[0]))
+	if err != nil {
+		return store.Code{}, false, corrupt("code", err)
+	}
+	c.Used = true
+	if st == "used" {
+		return c, false, store.ErrUsed
+	}
+	return c, len(rest) > 1 && str(rest[1]) == "1", nil
+}

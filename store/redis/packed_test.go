@@ -67,6 +67,25 @@ func TestPackedRecords_StoredPackedAndJSONStillReads(t *testing.T) {
 			t.Errorf("JSON code read back (-want +got):\n%s", diff)
 		}
 
+		// A JSON code redeemed: consumed and read back, but the script does not issue from
+		// it (the broker then issues in a step of its own).
+		legacy.Hash = "code4"
+		b, err = json.Marshal(codeJSON{Code: legacy, ExpiresAt: ms(legacy.ExpiresAt)})
+		must(t, err)
+		must(t, s.c.HSet(ctx, s.key("co:", legacy.Hash), "j", b, "x", ms(legacy.ExpiresAt), "u", "0").Err())
+		got, issued, err := s.RedeemCode(ctx, legacy.Hash, now, store.CodeRedemption{ClientID: legacy.ClientID,
+			RedirectURIGiven: true, RedirectURI: legacy.RedirectURI, CodeChallenge: legacy.CodeChallenge,
+			IssuedAt: now, AccessHash: "at-legacy", AccessExpiresAt: now.Add(time.Hour), RefreshHash: "rt-legacy"})
+		must(t, err)
+		want = legacy
+		want.Used = true
+		if diff := cmp.Diff(want, got); diff != "" || issued {
+			t.Errorf("RedeemCode of a JSON code: issued %v, record (-want +got):\n%s", issued, diff)
+		}
+		if n := s.c.Exists(ctx, s.key("at:", "at-legacy"), s.key("rt:", "rt-legacy")).Val(); n != 0 {
+			t.Errorf("RedeemCode of a JSON code stored %d tokens, want none", n)
+		}
+
 		a := store.AccessToken{Hash: "at1", FamilyID: "fam_1", GrantID: "ser_1", ClientID: "cli_1", Domain: "example.com",
 			Kind: store.KindServiceAccount, Subject: "ser_1", Scope: "s", DelegatedScope: "read_only",
 			IssuedAt: now, ExpiresAt: now.Add(time.Hour)}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Authorizations", testAuthorizations},
 		{"Sessions", testSessions},
 		{"Codes", testCodes},
+		{"Redeem", testRedeem},
 		{"Grants", testGrants},
 		{"Tokens", testTokens},
 		{"Accounts", testAccounts},
