@@ -30,7 +30,9 @@ func (b *Broker) refresh(ctx context.Context, client store.Client, r TokenReques
 	old, err := b.store.RotateRefresh(ctx, HashSecret(raw), now, rot)
 	switch {
 	case errors.Is(err, store.ErrUsed):
-		return nil, b.refreshReused(ctx, client, old, r.Meta)
+		return nil, b.revokeReplayed(ctx, client, replay{event: EvRefreshReused, cause: "refresh_reused",
+			log: "refresh token replayed; family revoked", answer: "the refresh token was already used; its token family is revoked",
+			owner: old.ClientID, domain: old.Domain, grantID: old.GrantID, subject: old.Subject, familyID: old.FamilyID}, r.Meta)
 	case errors.Is(err, store.ErrWrongClient):
 		return nil, errorf(InvalidGrant, "the refresh token was issued to another client")
 	case errors.Is(err, store.ErrNotFound):
@@ -49,24 +51,6 @@ func (b *Broker) refresh(ctx context.Context, client store.Client, r TokenReques
 	return &TokenResponse{TokenType: "bearer", AccessToken: access, ExpiresIn: int64(b.opts.AccessTokenTTL.Seconds()),
 		RefreshToken: refresh, Scope: old.Scope, DelegatedScope: old.DelegatedScope, Domain: old.Domain,
 		ServiceAccountID: old.GrantID}, nil
-}
-
-// refreshReused revokes the family of a replayed refresh token and audits it (SPEC §3).
-func (b *Broker) refreshReused(ctx context.Context, client store.Client, old store.RefreshToken, m Meta) error {
-	events := []Event{{Type: EvRefreshReused, Domain: old.Domain, ClientID: client.ID, GrantID: old.GrantID,
-		Subject: old.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}}
-	if old.ClientID == client.ID {
-		if err := b.store.RevokeFamily(ctx, old.FamilyID); err != nil {
-			return storeErr("revoke family", err)
-		}
-		events = append(events, Event{Type: EvTokenRevoked, Domain: old.Domain, ClientID: client.ID, GrantID: old.GrantID,
-			Subject: old.Subject, Error: "refresh_reused", IP: m.IP, RequestID: m.RequestID})
-	}
-	b.log.WarnContext(ctx, "refresh token replayed; family revoked", "client_id", client.ID, "grant_id", old.GrantID)
-	if err := b.audit.Record(ctx, events...); err != nil {
-		return err
-	}
-	return errorf(InvalidGrant, "the refresh token was already used; its token family is revoked")
 }
 
 // refreshSubject answers the rotation of a per-subject refresh token (SPEC §5), already

@@ -97,7 +97,9 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errorf(InvalidGrant, "the code is unknown or expired")
 	case errors.Is(err, store.ErrUsed):
-		return nil, b.codeReused(ctx, client, c, r.Meta)
+		return nil, b.revokeReplayed(ctx, client, replay{event: EvCodeReused, cause: "code_reused",
+			log: "authorization code reused", answer: "the code was already used; tokens issued from it are revoked",
+			owner: c.ClientID, domain: c.Domain, grantID: c.GrantID, subject: c.Subject, familyID: c.FamilyID}, r.Meta)
 	case err != nil:
 		return nil, storeErr("consume code", err)
 	}
@@ -135,25 +137,6 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 		return nil, err
 	}
 	return res, nil
-}
-
-// codeReused answers a second redemption of code c (SPEC §3): when c is the presenting
-// client's, every token issued from it is revoked; the reuse is audited either way.
-func (b *Broker) codeReused(ctx context.Context, client store.Client, c store.Code, m Meta) error {
-	events := []Event{{Type: EvCodeReused, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
-		Subject: c.Subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}}
-	if c.ClientID == client.ID {
-		if err := b.store.RevokeFamily(ctx, c.FamilyID); err != nil {
-			return storeErr("revoke family", err)
-		}
-		events = append(events, Event{Type: EvTokenRevoked, Domain: c.Domain, ClientID: client.ID, GrantID: c.GrantID,
-			Subject: c.Subject, Error: "code_reused", IP: m.IP, RequestID: m.RequestID})
-	}
-	b.log.WarnContext(ctx, "authorization code reused", "client_id", client.ID, "grant_id", c.GrantID)
-	if err := b.audit.Record(ctx, events...); err != nil {
-		return err
-	}
-	return errorf(InvalidGrant, "the code was already used; tokens issued from it are revoked")
 }
 
 // checkRedemption checks a consumed code against the request that presents it: the same
@@ -252,7 +235,7 @@ func (b *Broker) issueServiceAccountTokens(ctx context.Context, g store.Grant, f
 	err := b.store.IssueTokens(ctx, f, &at, &rt)
 	if errors.Is(err, store.ErrNotFound) {
 		// Refused: the grant was revoked, or a concurrent second redemption of the same code
-		// revoked the family between our ConsumeCode and now. In the second case this
+		// revoked the family since this one consumed it. In the second case this
 		// redemption still won (SPEC §3: exactly one of any number succeeds), and every
 		// token issued from the code is revoked: its tokens are answered but were never
 		// stored, so they are dead on arrival, exactly as if issued and revoked at once.
