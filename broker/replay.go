@@ -20,8 +20,8 @@ type replay struct {
 // revokeReplayed answers a replay with invalid_grant. When the replayed secret is the
 // presenting client's, every token of its family is revoked first; another client's replay
 // revokes nothing (a client cannot revoke another client's tokens, SPEC §8). The replay and
-// the revocation are
-// audited; a failed revocation or audit write fails the call (fail closed).
+// the revocation are audited; a failed revocation or audit write fails the call (fail
+// closed).
 func (b *Broker) revokeReplayed(ctx context.Context, client store.Client, r replay, m Meta) error {
 	events := []Event{{Type: r.event, Domain: r.domain, ClientID: client.ID, GrantID: r.grantID,
 		Subject: r.subject, Result: resultFailure, Error: string(InvalidGrant), IP: m.IP, RequestID: m.RequestID}}
