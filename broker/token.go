@@ -165,8 +165,6 @@ func s256Challenge(verifier string, sent bool) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
-
 // checkPKCE enforces RFC 7636 §4.6: a verifier exactly when the code has a challenge.
 func checkPKCE(challenge, verifier string, sent bool) error {
 	switch {
