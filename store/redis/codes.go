@@ -64,24 +64,11 @@ func (s *Store) PutCode(ctx context.Context, c store.Code) error {
 
 // ConsumeCode marks the code used and returns it in one script, so one of N concurrent
 // redemptions wins. Unknown or expired at now: ErrNotFound. Used before: ErrUsed plus the
-// record (Used true), so the caller can revoke what it minted (SPEC §3).
+// record (Used true), so the caller can revoke what it minted (SPEC §3). It is RedeemCode's
+// script with no client: the code is consumed and nothing is issued.
 func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (store.Code, error) {
-	st, rest, err := s.run(ctx, s.sc.consumeCode, []string{s.key("co:", hash)}, now.UnixMilli())
-	if err != nil {
-		return store.Code{}, err
-	}
-	if st != "ok" && st != "used" {
-		return store.Code{}, statusErr(st)
-	}
-	c, err := unpackCode(str(rest[0]))
-	if err != nil {
-		return store.Code{}, corrupt("code", err)
-	}
-	c.Used = true
-	if st == "used" {
-		return c, store.ErrUsed
-	}
-	return c, nil
+	c, _, err := s.RedeemCode(ctx, hash, now, store.CodeRedemption{})
+	return c, err
 }
 
 // RedeemCode consumes the code and, when r matches it and its grant is active, stores the

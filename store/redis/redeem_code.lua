@@ -1,11 +1,13 @@
--- redeem_code: consume_code, and in the same step the token pair of the redemption (SPEC §3):
+-- redeem_code: mark the code used and return it (one of N concurrent callers wins), and in the
+-- same step store the token pair of the redemption (SPEC §3):
 -- when the code is an admin code that the request matches (store.CodeRedemption.Matches: the
 -- same rule, keep them in step), its grant exists and is active and its family is not
 -- revoked, store the service-account family and, in it, an access token and a refresh
 -- token built from the grant's record. Otherwise the code is consumed all the same and
 -- nothing else is written. Returns {'nf'}, {'used', code}, or {'ok', code, '1' | '0'}.
 -- KEYS[1] base, KEYS[2] co:<hash> {j packed code (packCode), x expires ms, u used}.
--- ARGV[1] now ms, ARGV[2] presenting client id, ARGV[3] '1' when redirect_uri was sent,
+-- ARGV[1] now ms, ARGV[2] presenting client id ('' consumes only: no code has an empty
+-- client id; ConsumeCode passes nothing else), ARGV[3] '1' when redirect_uri was sent,
 -- ARGV[4] redirect_uri, ARGV[5] the challenge of the code_verifier sent ('' none),
 -- ARGV[6] issued ms, ARGV[7] access hash, ARGV[8] its expires ms, ARGV[9] its TTL ms,
 -- ARGV[10] refresh hash (no expiry of its own).

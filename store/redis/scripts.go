@@ -14,7 +14,7 @@ var luaFS embed.FS
 // scripts are the loaded scripts of one Store. redis.Script runs EVALSHA and falls back to
 // EVAL when the server does not know the script yet (after a restart or failover).
 type scripts struct {
-	hsetNX, consumeCode, redeemCode                              *goredis.Script
+	hsetNX, redeemCode                                           *goredis.Script
 	createAPIKey, deleteAPIKey                                   *goredis.Script
 	createGrant, activeGrant, revokeGrant, recordUse, listGrants *goredis.Script
 	issueTokens, lookupAccess, lookupRefresh, rotateRefresh      *goredis.Script
@@ -36,7 +36,7 @@ func loadScripts() *scripts {
 		return goredis.NewScript(string(b))
 	}
 	return &scripts{
-		hsetNX: l("hset_nx"), consumeCode: l("consume_code"), redeemCode: l("redeem_code"),
+		hsetNX: l("hset_nx"), redeemCode: l("redeem_code"),
 		createAPIKey: l("create_apikey"), deleteAPIKey: l("delete_apikey"),
 		createGrant: l("create_grant"), activeGrant: l("active_grant"), revokeGrant: l("revoke_grant"),
 		recordUse: l("record_grant_use"), listGrants: l("list_grants"),
