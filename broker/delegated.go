@@ -190,23 +190,31 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 	}
 	now := b.now()
 	events := make([]Event, len(good))
+	for j, k := range good {
+		events[j] = Event{Type: EvDelegatedMinted, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
+			Actor: g.ID, Subject: k.subj.Email, Scope: k.set.String(), IP: m.IP, RequestID: m.RequestID}
+	}
+	record := func() error { return b.audit.Record(ctx, events...) }
+	if len(good) >= 2*minPerWorker {
+		// A large batch's audit append, a store round trip with 100s of events, runs while
+		// its tokens are signed: neither needs the other, and no token leaves before both
+		// are done. (Should signing fail, the events stay written for tokens never shown.)
+		record = started(record)
+	}
 	err = inParallel(len(good), func(j int) error {
-		k := good[j]
-		scope := k.set.String()
+		k, scope := good[j], events[j].Scope
 		tok, err := b.signDelegated(g, k.subj, scope, elev[k.subj.Email], now, ttl, family)
 		if err != nil {
 			return err
 		}
 		out[k.i] = MintOutcome{Minted: &Minted{TokenType: "bearer", AccessToken: tok, ExpiresIn: int64(ttl.Seconds()),
 			Scope: scope, Sub: k.subj.Email, Kind: string(k.subj.Kind)}}
-		events[j] = Event{Type: EvDelegatedMinted, Domain: g.Domain, ClientID: g.ClientID, GrantID: g.ID,
-			Actor: g.ID, Subject: k.subj.Email, Scope: scope, IP: m.IP, RequestID: m.RequestID}
 		return nil
 	})
 	if err != nil {
 		return nil, &Error{Code: ServerError, Description: "signing failed", Cause: err}
 	}
-	if err := b.audit.Record(ctx, events...); err != nil {
+	if err := record(); err != nil {
 		return nil, err
 	}
 	if err := b.recordUse(ctx, g.ID, now, len(good)); err != nil {

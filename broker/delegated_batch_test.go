@@ -255,6 +255,38 @@ func TestDelegated_Mint_AuditsEveryToken(t *testing.T) {
 	})
 }
 
+// A batch large enough to append its audit events while it signs still answers only after
+// one delegated.minted event per token is written, in the batch's order.
+func TestDelegated_MintBatch_LargeBatchAuditsEveryTokenInOrder(t *testing.T) {
+	dtStores(t, func(t *testing.T, s store.Store) {
+		e := dtNewEnv(t, s)
+		sa := e.grant(e.full, dtGrantOpts{})
+		subs := []string{"alice@example.com", "bob@example.com", "room-1@example.com"}
+		var rs []MintRequest
+		for i := range 2*minPerWorker + 3 {
+			rs = append(rs, MintRequest{Sub: subs[i%len(subs)]})
+		}
+		outs, err := e.b.MintBatch(e.ctx, e.caller(sa.Access), rs, e.meta())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got []string
+		for i, o := range outs {
+			if o.Minted == nil {
+				t.Fatalf("item %d (%s) failed: %+v", i, rs[i].Sub, o.Failed)
+			}
+			want = append(want, o.Minted.Sub)
+		}
+		for _, ev := range e.eventsOf(EvDelegatedMinted) { // newest first
+			got = append(got, ev.Subject)
+		}
+		slices.Reverse(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("delegated.minted subjects, oldest first, -want +got:\n%s", diff)
+		}
+	})
+}
+
 // Replicas minting concurrently for one domain keep one unbroken audit chain with one
 // delegated.minted event per token, and no mint fails over the contention (SPEC §9, §10).
 func TestDelegated_Mint_ConcurrentReplicasKeepTheAuditChain(t *testing.T) {

@@ -120,6 +120,10 @@ func TestDelegated_StoreFailures_FailClosed(t *testing.T) {
 		{"AppendAudit", func() (any, error) {
 			return e.b.MintBatch(e.ctx, saCaller, []MintRequest{{Sub: "alice@example.com"}}, e.meta())
 		}},
+		{"AppendAudit", func() (any, error) { // a batch large enough to append while it signs
+			rs := slices.Repeat([]MintRequest{{Sub: "alice@example.com"}}, 2*minPerWorker)
+			return e.b.MintBatch(e.ctx, saCaller, rs, e.meta())
+		}},
 		{"AppendAudit", func() (any, error) {
 			return e.jwtBearer(e.dtAssertion(e.jwtc, "EdDSA", "alice@example.com", nil), nil)
 		}},

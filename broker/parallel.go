@@ -3,6 +3,7 @@ package broker
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // minPerWorker is the fewest items inParallel gives a goroutine of its own. An item is a
@@ -10,13 +11,20 @@ import (
 // scheduling than it saves.
 const minPerWorker = 16
 
-// inParallel runs f(0) … f(n-1), split into contiguous runs on up to GOMAXPROCS goroutines,
-// and returns the first error any call returned (the other calls still run). f must be safe
-// to call concurrently for different i.
+// parallelChunk is how many items a goroutine of inParallel takes at a time.
+const parallelChunk = 4
+
+// inParallel runs f(0) … f(n-1) on up to GOMAXPROCS goroutines, the caller's included, and
+// returns the first error any call returned (the other calls still run). f must be safe to
+// call concurrently for different i.
 //
 // It exists for batch mint (SPEC §4): a batch of 100 is 100 signatures, and on one
 // goroutine its latency is all of them back to back while the other cores may be idle.
-// Small batches (and single mints) run on the caller's goroutine.
+// The goroutines take parallelChunk items at a time until none is left, rather than a fixed
+// share each: when a helper cannot start at once (its processor busy with another request),
+// the caller goes on with the items the helper would have had, so no batch waits on a
+// processor that is busy elsewhere. Small batches (and single mints) run on the caller's
+// goroutine.
 func inParallel(n int, f func(i int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), n/minPerWorker)
 	if workers <= 1 {
@@ -27,28 +35,40 @@ func inParallel(n int, f func(i int) error) error {
 		}
 		return nil
 	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		run := func() {
-			for i := lo; i < hi; i++ {
-				if err := f(i); err != nil && errs[w] == nil {
-					errs[w] = err
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+	)
+	run := func() {
+		for {
+			lo := int(next.Add(parallelChunk)) - parallelChunk
+			if lo >= n {
+				return
+			}
+			for i := lo; i < min(lo+parallelChunk, n); i++ {
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 				}
 			}
 		}
-		if w == workers-1 { // the caller takes the last run itself
-			run()
-			continue
-		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
 		wg.Go(run)
 	}
+	run()
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return first
+}
+
+// started runs f on a goroutine of its own from now on and returns the wait for its result.
+func started(f func() error) (wait func() error) {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	return func() error { return <-done }
 }

@@ -40,6 +40,35 @@ func TestInParallel_EachIndexOnceAndFirstError(t *testing.T) {
 	})
 }
 
+// A goroutine that stalls on one item holds up only the rest of its chunk: the others take
+// every other item meanwhile. (With a fixed half for each goroutine, the stalled one's half
+// would wait with it.)
+func TestInParallel_StalledWorkerHoldsOnlyItsChunk(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const n = 100
+	var stalled atomic.Bool
+	var done atomic.Int32
+	err := inParallel(n, func(i int) error {
+		if stalled.CompareAndSwap(false, true) { // the first call starts a chunk
+			deadline := time.Now().Add(10 * time.Second)
+			for done.Load() < n-parallelChunk {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("item %d stalled: %d of the %d items outside its chunk done", i, done.Load(), n-parallelChunk)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		done.Add(1)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := done.Load(); got != n {
+		t.Errorf("%d items done, want %d", got, n)
+	}
+}
+
 // With two processors, a batch's two halves run at the same time: the first item of the
 // first half waits for the first item of the second half to have started.
 func TestInParallel_RunsConcurrently(t *testing.T) {
