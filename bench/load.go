@@ -51,7 +51,8 @@ func newHTTPClient() *fasthttp.Client {
 
 // measure finds the peak with a closed loop at rising concurrency, then runs an open loop
 // at half the peak rate and reports its latency (measured from each request's scheduled
-// start, so a stall is not hidden).
+// start, so a stall is not hidden) after a warm-up at that rate (o.warmup), so that what
+// is measured is the steady state at half load, not the end of the overload before it.
 func measure(ctx context.Context, sc scenario, o options) result {
 	r := result{Scenario: sc.name}
 	var firstErr atomic.Value
@@ -72,13 +73,13 @@ func measure(ctx context.Context, sc scenario, o options) result {
 		return true
 	}
 	openAt := func(rate float64) { // latency of an open loop at rate
-		lat, ok, errs := openLoop(ctx, sc, rate, o.duration, note)
+		lat, ok, errs := openLoop(ctx, sc, rate, o.warmup, o.duration, note)
 		r.Errors += errs
 		r.HalfRPS = float64(ok) / o.duration.Seconds()
 		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
 	}
 	if o.rate > 0 { // a fixed rate instead of half of the peak
-		if prepare(budget(o.rate*1.1, o.duration)) {
+		if prepare(budget(o.rate*1.1, o.warmup+o.duration)) {
 			openAt(o.rate)
 		}
 	} else {
@@ -110,7 +111,7 @@ func measure(ctx context.Context, sc scenario, o options) result {
 				break
 			}
 		}
-		if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.duration)) {
+		if r.PeakRPS > 0 && prepare(budget(r.PeakRPS*0.6, o.warmup+o.duration)) {
 			openAt(r.PeakRPS / 2)
 		}
 	}
@@ -146,9 +147,13 @@ func closedLoop(ctx context.Context, sc scenario, conc int, d time.Duration, not
 	return ok, tokens, errs
 }
 
-func openLoop(ctx context.Context, sc scenario, rate float64, d time.Duration, note func(error)) (lat []time.Duration, ok, errs int64) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+// openLoop sends requests at rate for warm+d and reports the latencies and successes of
+// those scheduled after the warm-up (errors count throughout).
+func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Duration, note func(error)) (lat []time.Duration, ok, errs int64) {
+	ctx, cancel := context.WithTimeout(ctx, warm+d)
 	defer cancel()
+	start := time.Now()
+	measured := start.Add(warm)
 	interval := time.Duration(float64(time.Second) / rate)
 	const workers = 512
 	jobs := make(chan time.Time, workers)
@@ -166,6 +171,9 @@ func openLoop(ctx context.Context, sc scenario, rate float64, d time.Duration, n
 					note(err)
 					continue
 				}
+				if due.Before(measured) {
+					continue
+				}
 				atomic.AddInt64(&ok, 1)
 				mu.Lock()
 				lat = append(lat, took)
@@ -173,7 +181,6 @@ func openLoop(ctx context.Context, sc scenario, rate float64, d time.Duration, n
 			}
 		}(w)
 	}
-	start := time.Now()
 	for i := 0; ; i++ {
 		due := start.Add(time.Duration(i) * interval)
 		if wait := time.Until(due); wait > 0 {

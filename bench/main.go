@@ -34,6 +34,7 @@ type options struct {
 	seedEvents  int
 	seedDomains int
 	rate        float64
+	warmup      time.Duration
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&o.config, "config", "", "the broker's config file: the bench opens the same store to bootstrap (required)")
 	flag.StringVar(&o.scenario, "scenario", "all", "redeem | refresh | mint | batch | introspect | mixed | healthz | all (comma-separated; all = the first six)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured step")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "open loop only: how long it runs at its rate before latencies are recorded")
 	flag.StringVar(&conc, "concurrency", "32,64,128,256,512", "closed-loop concurrency steps used to find the peak")
 	flag.StringVar(&o.subject, "subject", "", "account or resource to mint for (default: the first user of the first static domain)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
