@@ -41,6 +41,34 @@ func BenchmarkConsumeCode(b *testing.B) {
 	}
 }
 
+// BenchmarkRedeemCode is a redemption's store step: the code consumed and the token pair
+// stored in one script (redeem_code.lua).
+func BenchmarkRedeemCode(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	now := time.Now()
+	_, err := s.CreateGrant(ctx, store.Grant{ID: "ser_1", ClientID: "cli_1", Domain: "example.com", ApprovedAt: now,
+		Scope: "service_account/accounts/manage service_account/resources/manage", DelegatedScope: "read_events read_free_busy"})
+	must(b, err)
+	hashes := make([]string, b.N)
+	for i := range hashes {
+		hashes[i] = fmt.Sprintf("%064x", i)
+		must(b, s.PutCode(ctx, store.Code{Hash: hashes[i], ClientID: "cli_1", RedirectURI: "https://app.example/cb",
+			RedirectURIGiven: true, GrantID: "ser_1", Domain: "example.com", FamilyID: "fam_" + hashes[i][:12],
+			Scope: "service_account/accounts/manage", ExpiresAt: now.Add(5 * time.Minute)}))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		_, issued, err := s.RedeemCode(ctx, hashes[i], now, store.CodeRedemption{ClientID: "cli_1", RedirectURIGiven: true,
+			RedirectURI: "https://app.example/cb", IssuedAt: now, AccessHash: "a" + hashes[i],
+			AccessExpiresAt: now.Add(time.Hour), RefreshHash: "r" + hashes[i]})
+		if err != nil || !issued {
+			b.Fatalf("RedeemCode: issued %v, %v", issued, err)
+		}
+	}
+}
+
 func BenchmarkLookupAccessToken(b *testing.B) {
 	s := benchStore(b)
 	ctx := b.Context()
