@@ -196,9 +196,10 @@ func (b *Broker) mint(ctx context.Context, g store.Grant, rs []MintRequest, m Me
 	}
 	record := func() error { return b.audit.Record(ctx, events...) }
 	if len(good) >= 2*minPerWorker {
-		// A large batch's audit append, a store round trip with 100s of events, runs while
-		// its tokens are signed: neither needs the other, and no token leaves before both
-		// are done. (Should signing fail, the events stay written for tokens never shown.)
+		// A large batch's audit append, a store round trip of up to MaxBatch events, runs
+		// while its tokens are signed: neither needs the other, and no token leaves before
+		// both are done. (Should signing fail, its events may be written for tokens that
+		// were never shown.)
 		record = started(record)
 	}
 	err = inParallel(len(good), func(j int) error {
