@@ -80,10 +80,8 @@ local nr = successor(ARGV[4], ARGV[5])
 nr.Used = false
 local nk = b .. 'rt:' .. ARGV[4]
 redis.call('HSET', nk, 'j', cjson.encode(nr), 'x', ARGV[5], 'f', fam, 'g', grant, 'u', '0')
-if tonumber(ARGV[6]) > 0 then
+if tonumber(ARGV[6]) > 0 then -- (a new hash: the key did not exist, so it has no TTL to drop)
   redis.call('PEXPIRE', nk, ARGV[6])
-else
-  redis.call('PERSIST', nk)
 end
 local ttl = tonumber(ARGV[6])
 if ARGV[7] ~= '' and old.Kind == 'service_account' then
