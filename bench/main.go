@@ -57,7 +57,12 @@ func main() {
 	flag.IntVar(&o.seedGrants, "seed-grants", 0, "seed mode: store this many grants (then exit)")
 	flag.IntVar(&o.seedEvents, "seed-events", 0, "seed mode: store this many audit events (then exit)")
 	flag.IntVar(&o.seedDomains, "seed-domains", 1000, "seed mode: spread seeded state over this many domains")
+	stalls := flag.Duration("stalls", 0, "calibration: spin on one core for this long, print the stalls over 1 ms (time the host took the core away), then exit")
 	flag.Parse()
+	if *stalls > 0 {
+		reportStalls(os.Stdout, *stalls, probeStalls(time.Now, *stalls))
+		return
+	}
 	for _, s := range strings.Split(conc, ",") {
 		var n int
 		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d", &n); err != nil || n < 1 {
