@@ -39,8 +39,10 @@ if x ~= 0 and x <= tonumber(ARGV[1]) then
   return {'nf'}
 end
 local fam, grant = v[3] or '', v[4] or ''
-if redis.call('HGET', b .. 'f:' .. fam, 'rv') == '1'
-    or redis.call('HGET', b .. 'g:' .. grant, 's') == 'revoked' then
+local fk = b .. 'f:' .. fam
+-- the family's revocation flag, and its grant, kind and subject for the index kept below
+local fv = redis.call('HMGET', fk, 'rv', 'g', 'k', 's')
+if fv[1] == '1' or redis.call('HGET', b .. 'g:' .. grant, 's') == 'revoked' then
   redis.call('DEL', KEYS[2])
   return {'nf'}
 end
@@ -97,10 +99,8 @@ if ARGV[7] ~= '' and old.Kind == 'service_account' then
   end
 end
 -- the family (and its (grant, subject) index) outlives its new tokens
-local fk = b .. 'f:' .. fam
 extend(fk, ttl)
-local fv = redis.call('HMGET', fk, 'g', 'k', 's')
-if fv[2] and fv[2] ~= 'service_account' then
-  extend(b .. 'sf:' .. (fv[1] or '') .. ':' .. (fv[3] or ''), ttl)
+if fv[3] and fv[3] ~= 'service_account' then
+  extend(b .. 'sf:' .. (fv[2] or '') .. ':' .. (fv[4] or ''), ttl)
 end
 return {'ok', v[1]}
