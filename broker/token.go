@@ -89,10 +89,11 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	verifier, verifierSent := r.Params["code_verifier"]
 	now := b.now().UTC()
 	access, refresh := newSecret(), newSecret()
-	c, issued, err := b.store.RedeemCode(ctx, HashSecret(raw), now, store.CodeRedemption{
+	red := store.CodeRedemption{
 		ClientID: client.ID, RedirectURIGiven: given, RedirectURI: redirect, CodeChallenge: s256Challenge(verifier, verifierSent),
 		IssuedAt: now, AccessHash: HashSecret(access), AccessExpiresAt: now.Add(b.opts.AccessTokenTTL), RefreshHash: HashSecret(refresh),
-	})
+	}
+	c, issued, err := b.store.RedeemCode(ctx, HashSecret(raw), now, red)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errorf(InvalidGrant, "the code is unknown or expired")
@@ -103,7 +104,7 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	case err != nil:
 		return nil, storeErr("consume code", err)
 	}
-	if err := checkRedemption(c, client, redirect, given, verifier, verifierSent); err != nil {
+	if err := checkRedemption(c, red, verifier, verifierSent); err != nil {
 		if issued {
 			// The store's match and these checks disagree: fail closed. The pair's secrets
 			// were never shown; revoking its family makes sure they never work.
@@ -139,20 +140,20 @@ func (b *Broker) redeemCode(ctx context.Context, client store.Client, r TokenReq
 	return res, nil
 }
 
-// checkRedemption checks a consumed code against the request that presents it: the same
-// client, the authorization request's redirect_uri (RFC 6749 §4.1.3) and its PKCE
-// challenge (RFC 7636 §4.6).
-func checkRedemption(c store.Code, client store.Client, redirect string, given bool, verifier string, verifierSent bool) error {
-	if c.ClientID != client.ID {
+// checkRedemption checks a consumed code against the request that presents it (r, with the
+// code_verifier as sent): the same client, the authorization request's redirect_uri
+// (RFC 6749 §4.1.3) and its PKCE challenge (RFC 7636 §4.6).
+func checkRedemption(c store.Code, r store.CodeRedemption, verifier string, verifierSent bool) error {
+	if c.ClientID != r.ClientID {
 		return errorf(InvalidGrant, "the code was issued to another client")
 	}
 	switch {
-	case c.RedirectURIGiven && !given:
+	case c.RedirectURIGiven && !r.RedirectURIGiven:
 		return errorf(InvalidRequest, "redirect_uri is required: the authorization request carried one")
-	case given && redirect != c.RedirectURI:
+	case r.RedirectURIGiven && r.RedirectURI != c.RedirectURI:
 		return errorf(InvalidGrant, "redirect_uri differs from the authorization request's")
 	}
-	return checkPKCE(c.CodeChallenge, verifier, verifierSent)
+	return checkPKCE(c.CodeChallenge, verifier, verifierSent, r.CodeChallenge)
 }
 
 // s256Challenge is the S256 challenge (RFC 7636 §4.2) a code_verifier answers, "" when none
@@ -165,8 +166,9 @@ func s256Challenge(verifier string, sent bool) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// checkPKCE enforces RFC 7636 §4.6: a verifier exactly when the code has a challenge.
-func checkPKCE(challenge, verifier string, sent bool) error {
+// checkPKCE enforces RFC 7636 §4.6: a verifier exactly when the code has a challenge, and
+// one whose S256 challenge (answer, from s256Challenge) is the code's.
+func checkPKCE(challenge, verifier string, sent bool, answer string) error {
 	switch {
 	case challenge == "" && sent:
 		return errorf(InvalidGrant, "code_verifier sent, but the authorization request had no code_challenge")
@@ -175,7 +177,7 @@ func checkPKCE(challenge, verifier string, sent bool) error {
 	case !sent || verifier == "":
 		return errorf(InvalidGrant, "code_verifier is required: the authorization request used PKCE")
 	}
-	if subtle.ConstantTimeCompare([]byte(s256Challenge(verifier, true)), []byte(challenge)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(answer), []byte(challenge)) != 1 {
 		return errorf(InvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	return nil
