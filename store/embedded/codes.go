@@ -86,12 +86,8 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, r st
 		case live == 0:
 			return nil
 		}
-		_, err = tx.exec(`INSERT INTO families
-			(id, grant_id, client_id, domain, kind, subject, revoked)
-			VALUES (?, ?, ?, ?, ?, ?, 0)
-			ON CONFLICT (id) DO NOTHING`,
-			c.FamilyID, c.GrantID, c.ClientID, c.Domain, string(store.KindServiceAccount), c.GrantID)
-		if err != nil {
+		if err := insertFamily(tx, store.Family{ID: c.FamilyID, GrantID: c.GrantID, ClientID: c.ClientID,
+			Domain: c.Domain, Kind: store.KindServiceAccount, Subject: c.GrantID}); err != nil {
 			return err
 		}
 		a := store.AccessToken{Hash: r.AccessHash, FamilyID: c.FamilyID, GrantID: c.GrantID, ClientID: c.ClientID,

@@ -39,16 +39,21 @@ func (s *Store) IssueTokens(ctx context.Context, f store.Family, access *store.A
 		case revoked != 0 || grantRevoked != 0:
 			return store.ErrNotFound
 		}
-		_, err = tx.exec(`INSERT INTO families
-			(id, grant_id, client_id, domain, kind, subject, revoked)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
-			f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
-		if err != nil {
+		if err := insertFamily(tx, f); err != nil {
 			return err
 		}
 		return insertTokens(tx, access, refresh)
 	})
+}
+
+// insertFamily creates family f unless its id is taken (an existing family stays as stored).
+func insertFamily(tx *wtx, f store.Family) error {
+	_, err := tx.exec(`INSERT INTO families
+		(id, grant_id, client_id, domain, kind, subject, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		f.ID, f.GrantID, f.ClientID, f.Domain, string(f.Kind), f.Subject, boolInt(f.Revoked))
+	return err
 }
 
 // insertTokens inserts access and refresh when they are not nil.
