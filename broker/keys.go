@@ -217,6 +217,9 @@ func (k *Keyring) open(rec store.SigningKey) (*signingKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("key type %T cannot sign", parsed)
 	}
+	if ed, ok := parsed.(ed25519.PrivateKey); ok {
+		signer = newEd25519Signer(ed)
+	}
 	var method jwt.SigningMethod
 	switch rec.Alg {
 	case AlgEdDSA:
