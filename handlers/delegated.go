@@ -89,8 +89,10 @@ func (h *delegatedAPI) mint(c echo.Context) error {
 	reqs := make([]broker.MintRequest, len(items))
 	shapeErr := make([]string, len(items))
 	for i, raw := range items {
+		// The whole body passed decodeJSONBody's strict checks (syntax, UTF-8, depth,
+		// duplicate names at every depth), so each item needs only its shape checked.
 		var it mintItem
-		if err := unmarshalStrict(raw, &it); err != nil || it.Sub == nil {
+		if err := json.Unmarshal(raw, &it); err != nil || it.Sub == nil {
 			shapeErr[i] = "each request is an object with a string sub and an optional string scope"
 			continue
 		}
@@ -111,7 +113,12 @@ func (h *delegatedAPI) mint(c echo.Context) error {
 			results[i] = o.Failed
 		}
 	}
-	return writeJSONNoStore(c, http.StatusOK, map[string]any{"results": results})
+	return writeJSONNoStore(c, http.StatusOK, mintResults{results})
+}
+
+// mintResults is the batch form's answer.
+type mintResults struct {
+	Results []any `json:"results"`
 }
 
 // upstream serves POST /v1/upstream_tokens; a delegated token may send no body.

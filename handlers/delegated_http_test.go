@@ -545,15 +545,15 @@ func TestDelegated_HTTP_MintResponses(t *testing.T) {
 
 	t.Run("batch item of the wrong shape is that item's error", func(t *testing.T) {
 		r := s.do("POST", "/v1/delegated_tokens", access, []byte(
-			`{"requests":[{"sub":"alice@example.com"},{"sub":5},"x",{"scope":"read_only"},{"sub":"bob@example.com","scope":7},{"sub":"nobody@example.com"},{"sub":"bob@example.com"}]}`))
+			`{"requests":[{"sub":"alice@example.com"},{"sub":5},"x",{"scope":"read_only"},{"sub":"bob@example.com","scope":7},{"sub":"nobody@example.com"},null,[],{"sub":"bob@example.com"}]}`))
 		if r.Status != http.StatusOK {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		var out struct{ Results []map[string]any }
-		if err := json.Unmarshal(r.Body, &out); err != nil || len(out.Results) != 7 {
+		if err := json.Unmarshal(r.Body, &out); err != nil || len(out.Results) != 9 {
 			t.Fatalf("results %s", r.Body)
 		}
-		want := []string{"", "invalid_request", "invalid_request", "invalid_request", "invalid_request", "invalid_subject", ""}
+		want := []string{"", "invalid_request", "invalid_request", "invalid_request", "invalid_request", "invalid_subject", "invalid_request", "invalid_request", ""}
 		for i, res := range out.Results {
 			got, _ := res["error"].(string)
 			if got != want[i] {
@@ -598,6 +598,8 @@ func TestDelegated_HTTP_StrictJSON(t *testing.T) {
 			{"sub a number", `{"sub":1}`},
 			{"scope an array", `{"sub":"alice@example.com","scope":["read_only"]}`},
 			{"requests an object", `{"requests":{"sub":"alice@example.com"}}`},
+			{"batch item duplicate", `{"requests":[{"sub":"alice@example.com"},{"sub":"bob@example.com","sub":"alice@example.com"}]}`},
+			{"batch item duplicate, other case", `{"requests":[{"sub":"bob@example.com","Sub":"alice@example.com"}]}`},
 		}},
 		{"/v1/service_account_authorizations", access, []tcase{
 			{"duplicate member", `{"email":"alice@example.com","email":"bob@example.com","callback_url":"https://cb.example/x"}`},
