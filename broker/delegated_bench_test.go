@@ -88,7 +88,7 @@ func BenchmarkDelegated_KeyringSign(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := k.Sign(claims); err != nil {
+				if _, err := k.Sign(&claims); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -240,20 +240,18 @@ func (k *Keyring) open(rec store.SigningKey) (*signingKey, error) {
 // sigSize is the length of an EdDSA (Ed25519) and of an ES256 (P-256, r||s) JWS signature.
 const sigSize = 64
 
-// Sign signs claims (any value that marshals to the JSON claims object) with the current
-// key, header typ at+jwt and kid (RFC 9068), as a compact JWS (RFC 7515 §7.1). The header
-// segment is the key's, encoded once; the signature is golang-jwt's signing method.
-func (k *Keyring) Sign(claims any) (string, error) {
+// Sign signs a delegated token's claims with the current key, header typ at+jwt and kid
+// (RFC 9068), as a compact JWS (RFC 7515 §7.1). The header segment is the key's, encoded
+// once; the signature is golang-jwt's signing method.
+func (k *Keyring) Sign(claims *delegatedWire) (string, error) {
 	k.mu.RLock()
 	cur := k.current
 	k.mu.RUnlock()
 	if cur == nil {
 		return "", errors.New("keyring not loaded")
 	}
-	body, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
+	var buf [768]byte
+	body := claims.appendJSON(buf[:0])
 	enc := base64.RawURLEncoding
 	b := make([]byte, 0, len(cur.header)+1+enc.EncodedLen(len(body))+1+enc.EncodedLen(sigSize))
 	b = append(b, cur.header...)

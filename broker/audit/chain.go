@@ -43,15 +43,15 @@ func appendCanonical(b []byte, e *store.AuditEvent) []byte {
 	}
 	for _, f := range fields {
 		b = append(b, f.key...)
-		b = appendString(b, f.value)
+		b = AppendString(b, f.value)
 	}
 	return append(b, '}')
 }
 
-// appendString appends s as a JSON string the way RFC 8785 §3.2.2.2 requires: only '"', '\\'
+// AppendString appends s as a JSON string the way RFC 8785 §3.2.2.2 requires: only '"', '\\'
 // and control characters are escaped (\b \t \n \f \r by name, others as \u00xx), everything
-// else (valid UTF-8, see Clean) as is. Runs of unescaped bytes are copied at once.
-func appendString(b []byte, s string) []byte {
+// else as is, so s must be valid UTF-8 (see Clean). Runs of unescaped bytes are copied at once.
+func AppendString(b []byte, s string) []byte {
 	const hexdigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
