@@ -2,62 +2,42 @@ package broker
 
 import (
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
-	"github.com/enterprise-connect/broker/broker/audit"
+	"github.com/enterprise-connect/broker/store"
 )
 
 // The encoders below write what encoding/json writes for these types, field for field and in
 // the same order, without reflection: a batch of 100 tokens spent a fifth of its non-signing
-// CPU in encoding/json (the claim sets and the response). They differ from encoding/json
-// only in leaving '<', '>', '&', U+2028 and U+2029 unescaped, which JSON allows.
-
-// appendJSONString appends s as a JSON string; each byte of invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		var v strings.Builder
-		for i := 0; i < len(s); {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				v.WriteRune(utf8.RuneError)
-			} else {
-				v.WriteString(s[i : i+n])
-			}
-			i += n
-		}
-		s = v.String()
-	}
-	return audit.AppendString(b, s)
-}
+// CPU in encoding/json (the claim sets and the response). Strings are store.AppendJSONString's,
+// which differs from encoding/json only in leaving '<', '>', '&', U+2028 and U+2029
+// unescaped, which JSON allows.
 
 // appendJSON appends the claim set as encoding/json would marshal it.
 func (w *delegatedWire) appendJSON(b []byte) []byte {
 	b = append(b, `{"iss":`...)
-	b = appendJSONString(b, w.Issuer)
+	b = store.AppendJSONString(b, w.Issuer)
 	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, w.Subject)
+	b = store.AppendJSONString(b, w.Subject)
 	b = append(b, `,"aud":[`...)
-	b = appendJSONString(b, w.Audience[0])
+	b = store.AppendJSONString(b, w.Audience[0])
 	b = append(b, `],"exp":`...)
 	b = strconv.AppendInt(b, w.ExpiresAt, 10)
 	b = append(b, `,"iat":`...)
 	b = strconv.AppendInt(b, w.IssuedAt, 10)
 	b = append(b, `,"jti":`...)
-	b = appendJSONString(b, w.ID)
+	b = store.AppendJSONString(b, w.ID)
 	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, w.ClientID)
+	b = store.AppendJSONString(b, w.ClientID)
 	b = append(b, `,"scope":`...)
-	b = appendJSONString(b, w.Scope)
+	b = store.AppendJSONString(b, w.Scope)
 	b = append(b, `,"domain":`...)
-	b = appendJSONString(b, w.Domain)
+	b = store.AppendJSONString(b, w.Domain)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, w.Kind)
+	b = store.AppendJSONString(b, w.Kind)
 	b = append(b, `,"grant_id":`...)
-	b = appendJSONString(b, w.GrantID)
+	b = store.AppendJSONString(b, w.GrantID)
 	b = append(b, `,"act":{"sub":`...)
-	b = appendJSONString(b, w.Act.Sub)
+	b = store.AppendJSONString(b, w.Act.Sub)
 	b = append(b, '}')
 	if len(w.UnrestrictedCalendars) > 0 {
 		b = append(b, `,"unrestricted_calendars":[`...)
@@ -65,13 +45,13 @@ func (w *delegatedWire) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, c)
+			b = store.AppendJSONString(b, c)
 		}
 		b = append(b, ']')
 	}
 	if w.Family != "" {
 		b = append(b, `,"fam":`...)
-		b = appendJSONString(b, w.Family)
+		b = store.AppendJSONString(b, w.Family)
 	}
 	return append(b, '}')
 }
@@ -83,17 +63,17 @@ func (m *Minted) AppendJSON(b []byte) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, `{"token_type":`...)
-	b = appendJSONString(b, m.TokenType)
+	b = store.AppendJSONString(b, m.TokenType)
 	b = append(b, `,"access_token":`...)
-	b = appendJSONString(b, m.AccessToken)
+	b = store.AppendJSONString(b, m.AccessToken)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, m.ExpiresIn, 10)
 	b = append(b, `,"scope":`...)
-	b = appendJSONString(b, m.Scope)
+	b = store.AppendJSONString(b, m.Scope)
 	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, m.Sub)
+	b = store.AppendJSONString(b, m.Sub)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, m.Kind)
+	b = store.AppendJSONString(b, m.Kind)
 	return append(b, '}')
 }
 
@@ -103,10 +83,10 @@ func (f *MintFailure) AppendJSON(b []byte) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, `{"sub":`...)
-	b = appendJSONString(b, f.Sub)
+	b = store.AppendJSONString(b, f.Sub)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, f.Error)
+	b = store.AppendJSONString(b, f.Error)
 	b = append(b, `,"error_description":`...)
-	b = appendJSONString(b, f.ErrorDescription)
+	b = store.AppendJSONString(b, f.ErrorDescription)
 	return append(b, '}')
 }

@@ -43,46 +43,9 @@ func appendCanonical(b []byte, e *store.AuditEvent) []byte {
 	}
 	for _, f := range fields {
 		b = append(b, f.key...)
-		b = AppendString(b, f.value)
+		b = store.AppendJSONString(b, f.value)
 	}
 	return append(b, '}')
-}
-
-// AppendString appends s as a JSON string the way RFC 8785 §3.2.2.2 requires: only '"', '\\'
-// and control characters are escaped (\b \t \n \f \r by name, others as \u00xx), everything
-// else as is, so s must be valid UTF-8 (see Clean). Runs of unescaped bytes are copied at once.
-func AppendString(b []byte, s string) []byte {
-	const hexdigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		start = i + 1
-		switch c {
-		case '"':
-			b = append(b, `\"`...)
-		case '\\':
-			b = append(b, `\\`...)
-		case '\b':
-			b = append(b, `\b`...)
-		case '\t':
-			b = append(b, `\t`...)
-		case '\n':
-			b = append(b, `\n`...)
-		case '\f':
-			b = append(b, `\f`...)
-		case '\r':
-			b = append(b, `\r`...)
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&0xf])
-		}
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // Hash returns the hex SHA-256 of Canonical(e).

@@ -46,11 +46,7 @@ func (s *Store) getString(ctx context.Context, key string) (string, error) {
 // written. The script checks the head, numbers the events (per domain), stores them, adds
 // them to the all-domains index partition of their UTC day and moves the head.
 func (s *Store) AppendAudit(ctx context.Context, domain, prevHash string, events []store.AuditEvent) error {
-	args, err := appendArgs(domain, prevHash, events)
-	if err != nil {
-		return err
-	}
-	st, _, err := s.run(ctx, s.sc.appendAudit, nil, args...)
+	st, _, err := s.run(ctx, s.sc.appendAudit, nil, appendArgs(domain, prevHash, events)...)
 	if err != nil {
 		return err
 	}
@@ -69,10 +65,7 @@ func (s *Store) SubmitAudit(ctx context.Context, domain, prevHash string, events
 		err := s.AppendAudit(ctx, domain, prevHash, events)
 		return func() error { return err }
 	}
-	args, err := appendArgs(domain, prevHash, events)
-	if err != nil {
-		return func() error { return err }
-	}
+	args := appendArgs(domain, prevHash, events)
 	keys := []string{s.base}
 	cmd := s.sc.appendAudit.EvalSha(ctx, s.ordered, keys, args...)
 	return func() error {
@@ -90,20 +83,16 @@ func (s *Store) SubmitAudit(ctx context.Context, domain, prevHash string, events
 
 // appendArgs are append_audit.lua's arguments: domain, expected head, new head, then per
 // event its time key, day and stored form.
-func appendArgs(domain, prevHash string, events []store.AuditEvent) ([]any, error) {
+func appendArgs(domain, prevHash string, events []store.AuditEvent) []any {
 	head := prevHash
 	args := make([]any, 3, 3+3*len(events))
 	for _, e := range events {
-		b, err := encodeEvent(&e)
-		if err != nil {
-			return nil, err
-		}
 		tk := eventTimeKey(e.Time)
-		args = append(args, tk, dayKey(tk), b)
+		args = append(args, tk, dayKey(tk), encodeEvent(&e))
 		head = e.Hash
 	}
 	args[0], args[1], args[2] = domain, prevHash, head
-	return args, nil
+	return args
 }
 
 // eventFields is how many fields a stored event has: the array form's length.
@@ -111,10 +100,24 @@ const eventFields = 15
 
 // encodeEvent is an event as its chain's hash stores it: a JSON array of its fields in the
 // order of store.AuditEvent, without the object form's keys: Redis holds 605 bytes per
-// seeded event instead of 733.
-func encodeEvent(e *store.AuditEvent) ([]byte, error) {
-	return json.Marshal([eventFields]string{e.ID, e.Time, e.Type, e.Domain, e.ClientID, e.GrantID, e.Actor,
-		e.Subject, e.Scope, e.Result, e.Error, e.IP, e.RequestID, e.PrevHash, e.Hash})
+// seeded event instead of 733. It is written without reflection (a batch mint encodes up to
+// 1,000 events per request); decodeEvent reads it with encoding/json.
+func encodeEvent(e *store.AuditEvent) []byte {
+	fields := [eventFields]string{e.ID, e.Time, e.Type, e.Domain, e.ClientID, e.GrantID, e.Actor,
+		e.Subject, e.Scope, e.Result, e.Error, e.IP, e.RequestID, e.PrevHash, e.Hash}
+	n := 2 + 3*len(fields)
+	for _, f := range fields {
+		n += len(f)
+	}
+	b := make([]byte, 0, n+16)
+	b = append(b, '[')
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = store.AppendJSONString(b, f)
+	}
+	return append(b, ']')
 }
 
 // decodeEvent reads a stored event: the array form of encodeEvent (fields after the known
