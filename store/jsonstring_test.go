@@ -17,6 +17,8 @@ func TestAppendJSONString(t *testing.T) {
 		{"\x00\x01\x1f\x7f", `"\u0000\u0001\u001f` + "\x7f" + `"`},
 		{"<&> \u2028\u2029 é 日本 🎉", "\"<&> \u2028\u2029 é 日本 🎉\""},
 		{"bad \xff\xfe end \xc3", "\"bad \uFFFD\uFFFD end \uFFFD\""},
+		{"cut \xe6\x97x", "\"cut \uFFFD\uFFFDx\""},
+		{"surrogate \xed\xa0\x80!", "\"surrogate \uFFFD\uFFFD\uFFFD!\""},
 	}
 	for _, c := range cases {
 		got := AppendJSONString([]byte("x"), c.in)
