@@ -77,8 +77,7 @@ func (h *delegatedAPI) mint(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		setNoStore(c.Response().Header())
-		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, res.AppendJSON(make([]byte, 0, 1024)))
+		return writeEncodedNoStore(c, http.StatusOK, res.AppendJSON(make([]byte, 0, 1024)))
 	}
 	if body.Sub != nil || body.Scope != nil {
 		return invalidRequest("send either sub and scope, or requests, not both")
@@ -121,9 +120,7 @@ func (h *delegatedAPI) mint(c echo.Context) error {
 			b = o.Failed.AppendJSON(b)
 		}
 	}
-	b = append(b, "]}"...)
-	setNoStore(c.Response().Header())
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	return writeEncodedNoStore(c, http.StatusOK, append(b, "]}"...))
 }
 
 // upstream serves POST /v1/upstream_tokens; a delegated token may send no body.

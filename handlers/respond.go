@@ -25,3 +25,10 @@ func writeJSONNoStore(c echo.Context, status int, v any) error {
 	setNoStore(c.Response().Header())
 	return writeJSON(c, status, v)
 }
+
+// writeEncodedNoStore is writeJSONNoStore for a body its caller has already encoded (the
+// delegated-token answers, written without reflection).
+func writeEncodedNoStore(c echo.Context, status int, body []byte) error {
+	setNoStore(c.Response().Header())
+	return c.Blob(status, echo.MIMEApplicationJSON, body)
+}
