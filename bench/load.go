@@ -37,6 +37,37 @@ type result struct {
 	P99ms           float64 `json:"p99_ms"`
 	Errors          int64   `json:"errors"`
 	FirstError      string  `json:"first_error,omitempty"`
+	// Seconds is the open loop's latency second by second (-per-second): a run's p99 can be
+	// one bad second's.
+	Seconds []second `json:"seconds,omitempty"`
+}
+
+// second is the open loop's latency over one second of its measured window.
+type second struct {
+	Requests int     `json:"requests"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+}
+
+// sample is one measured request of the open loop: when it was due, from the start of the
+// measured window, and how long it took from then.
+type sample struct{ at, took time.Duration }
+
+// perSecond groups samples by the second of the measured window they were due in.
+func perSecond(samples []sample) []second {
+	var groups [][]time.Duration
+	for _, s := range samples {
+		i := int(s.at / time.Second)
+		for len(groups) <= i {
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], s.took)
+	}
+	out := make([]second, len(groups))
+	for i, g := range groups {
+		out[i] = second{Requests: len(g), P50ms: percentile(g, 0.50), P99ms: percentile(g, 0.99)}
+	}
+	return out
 }
 
 // newHTTPClient keeps up to 1,024 connections to the broker (one per concurrent worker at
@@ -73,10 +104,17 @@ func measure(ctx context.Context, sc scenario, o options) result {
 		return true
 	}
 	openAt := func(rate float64) { // latency of an open loop at rate
-		lat, ok, errs := openLoop(ctx, sc, rate, o.warmup, o.duration, note)
+		samples, ok, errs := openLoop(ctx, sc, rate, o.warmup, o.duration, note)
 		r.Errors += errs
 		r.HalfRPS = float64(ok) / o.duration.Seconds()
+		lat := make([]time.Duration, len(samples))
+		for i, s := range samples {
+			lat[i] = s.took
+		}
 		r.P50ms, r.P99ms = percentile(lat, 0.50), percentile(lat, 0.99)
+		if o.perSecond {
+			r.Seconds = perSecond(samples)
+		}
 	}
 	if o.rate > 0 { // a fixed rate instead of half of the peak
 		if prepare(budget(o.rate*1.1, o.warmup+o.duration)) {
@@ -149,7 +187,7 @@ func closedLoop(ctx context.Context, sc scenario, conc int, d time.Duration, not
 
 // openLoop sends requests at rate for warm+d and reports the latencies and successes of
 // those scheduled after the warm-up (errors count throughout).
-func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Duration, note func(error)) (lat []time.Duration, ok, errs int64) {
+func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Duration, note func(error)) (lat []sample, ok, errs int64) {
 	ctx, cancel := context.WithTimeout(ctx, warm+d)
 	defer cancel()
 	start := time.Now()
@@ -176,7 +214,7 @@ func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Durat
 				}
 				atomic.AddInt64(&ok, 1)
 				mu.Lock()
-				lat = append(lat, took)
+				lat = append(lat, sample{at: due.Sub(measured), took: took})
 				mu.Unlock()
 			}
 		}(w)

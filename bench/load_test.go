@@ -33,7 +33,28 @@ func TestOpenLoop_WarmUpIsNotMeasured(t *testing.T) {
 	if int64(len(lat)) != ok {
 		t.Errorf("%d latencies for %d successes", len(lat), ok)
 	}
-	if m := slices.Max(lat); m >= slow {
-		t.Errorf("a latency of %v was measured: a warm-up request's", m)
+	for _, l := range lat {
+		if l.took >= slow {
+			t.Fatalf("a latency of %v was measured: a warm-up request's", l.took)
+		}
+		if l.at < 0 || l.at >= d {
+			t.Fatalf("a request due at %v of a %v window was measured", l.at, d)
+		}
+	}
+}
+
+// perSecond groups latencies by the second they were due in, each second with its own
+// count and percentiles.
+func TestPerSecond(t *testing.T) {
+	ms := time.Millisecond
+	var samples []sample
+	for i := range 100 { // second 0: 1…100 ms
+		samples = append(samples, sample{at: time.Duration(i) * 9 * ms, took: time.Duration(i+1) * ms})
+	}
+	samples = append(samples, sample{at: 2500 * ms, took: 7 * ms}) // second 2 only; second 1 empty
+	got := perSecond(samples)
+	want := []second{{Requests: 100, P50ms: 50, P99ms: 99}, {}, {Requests: 1, P50ms: 7, P99ms: 7}}
+	if !slices.Equal(got, want) {
+		t.Errorf("perSecond = %+v, want %+v", got, want)
 	}
 }

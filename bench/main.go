@@ -35,6 +35,7 @@ type options struct {
 	seedDomains int
 	rate        float64
 	warmup      time.Duration
+	perSecond   bool
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&o.scenario, "scenario", "all", "redeem | refresh | mint | batch | introspect | mixed | healthz | all (comma-separated; all = the first six)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured step")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "open loop only: how long it runs at its rate before latencies are recorded")
+	flag.BoolVar(&o.perSecond, "per-second", false, "also report the open loop's p50 and p99 for each second of its measured window")
 	flag.StringVar(&conc, "concurrency", "32,64,128,256,512", "closed-loop concurrency steps used to find the peak")
 	flag.StringVar(&o.subject, "subject", "", "account or resource to mint for (default: the first user of the first static domain)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
@@ -120,6 +122,11 @@ func run(ctx context.Context, o options) error {
 			r.HalfRPS, r.P50ms, r.P99ms, r.Errors)
 	}
 	tw.Flush()
+	for _, r := range results {
+		for i, s := range r.Seconds {
+			fmt.Printf("%s second %d: %d requests, p50 %.2f ms, p99 %.2f ms\n", r.Scenario, i+1, s.Requests, s.P50ms, s.P99ms)
+		}
+	}
 	if o.jsonOut != "" {
 		b, _ := json.MarshalIndent(map[string]any{"target": o.target, "results": results}, "", "  ")
 		return os.WriteFile(o.jsonOut, b, 0o644)
