@@ -51,5 +51,9 @@ while i <= n do
 end
 redis.call('ZADD', b .. 'agd', unpack(dv))
 redis.call('SET', b .. 'ah:' .. d, ARGV[3])
-redis.call('SADD', b .. 'ad', d)
+if head == '' then
+  -- a chain's first append registers its domain; every version has done so with the head,
+  -- and nothing removes a domain, so a chain with a head is registered already.
+  redis.call('SADD', b .. 'ad', d)
+end
 return {'ok'}
