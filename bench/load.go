@@ -187,7 +187,7 @@ func closedLoop(ctx context.Context, sc scenario, conc int, d time.Duration, not
 
 // openLoop sends requests at rate for warm+d and reports the latencies and successes of
 // those scheduled after the warm-up (errors count throughout).
-func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Duration, note func(error)) (lat []sample, ok, errs int64) {
+func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Duration, note func(error)) (samples []sample, ok, errs int64) {
 	ctx, cancel := context.WithTimeout(ctx, warm+d)
 	defer cancel()
 	start := time.Now()
@@ -214,13 +214,17 @@ func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Durat
 				}
 				atomic.AddInt64(&ok, 1)
 				mu.Lock()
-				lat = append(lat, sample{at: due.Sub(measured), took: took})
+				samples = append(samples, sample{at: due.Sub(measured), took: took})
 				mu.Unlock()
 			}
 		}(w)
 	}
+	end := start.Add(warm + d)
 	for i := 0; ; i++ {
 		due := start.Add(time.Duration(i) * interval)
+		if !due.Before(end) { // the window is [start, end): nothing is due at its end
+			break
+		}
 		if wait := time.Until(due); wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -234,7 +238,7 @@ func openLoop(ctx context.Context, sc scenario, rate float64, warm, d time.Durat
 	}
 	close(jobs)
 	wg.Wait()
-	return lat, ok, errs
+	return samples, ok, errs
 }
 
 func percentile(lat []time.Duration, q float64) float64 {

@@ -11,9 +11,9 @@ import (
 
 // ed25519Signer signs with an Ed25519 key through curve25519-voi instead of crypto/ed25519.
 // Ed25519 signatures are deterministic (RFC 8032 §5.1.6): both produce the same bytes for
-// the same key and message, and crypto/ed25519 verifies them. voi signs in about 60 % of
-// the time (its base-point multiplication uses AVX2 on amd64), and signing is most of what
-// a delegated token costs.
+// the same key and message, and crypto/ed25519 verifies them. voi signs in about two
+// thirds of the time (its base-point multiplication uses AVX2 on amd64), and signing is
+// most of what a delegated token costs.
 //
 // Public returns the crypto/ed25519 key, which golang-jwt's EdDSA method requires.
 type ed25519Signer struct {
